@@ -1,0 +1,176 @@
+"""Sections to `Chunk`s of bounded size.
+
+Sections are cut into blocks first (paragraphs, and fenced code or `$$` formulas whole), then blocks
+are packed up to the token budget with a little overlap. Generic sentence splitters cut inside code and
+formulas, which ruins both the embedding and the excerpt a user reads.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, field
+from typing import Callable
+
+from ingest.documents import Document
+from ingest.markdown import FENCE
+from ingest.sections import Section, sections
+
+SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'*])")
+
+
+@dataclass
+class Chunk:
+    id: str
+    source: str
+    title: str
+    heading_path: list[str]
+    line_start: int
+    line_end: int
+    text: str
+    tags: list[str] = field(default_factory=list)
+    metadata: dict = field(default_factory=dict)
+
+    @property
+    def heading(self) -> str:
+        return " > ".join([self.title, *self.heading_path])
+
+    @property
+    def embed_text(self) -> str:
+        # The heading path goes into what is embedded and indexed so a chunk is found by the topic it
+        # sits under, even when its own words never name it.
+        return f"{self.heading}\n{self.text}"
+
+
+@dataclass
+class _Block:
+    lines: list[str]
+    start: int  # index into the section's lines
+    tokens: int
+
+
+def _blocks(section: Section, count: Callable[[str], int]) -> list[_Block]:
+    blocks: list[_Block] = []
+    current: list[str] = []
+    begin = 0
+    atomic: str | None = None  # "code" or "math" while inside one
+
+    def flush() -> None:
+        nonlocal current
+        if any(l.strip() for l in current):
+            text = "\n".join(current)
+            blocks.append(_Block(current, begin, count(text)))
+        current = []
+
+    for i, line in enumerate(section.lines):
+        opens_code = bool(FENCE.match(line))
+        opens_math = line.strip().startswith("$$") and not (line.strip().endswith("$$") and len(line.strip()) > 2)
+        if atomic is None and (opens_code or opens_math):
+            flush()
+            begin = i
+            atomic = "code" if opens_code else "math"
+            current = [line]
+            continue
+        if atomic is not None:
+            current.append(line)
+            if (atomic == "code" and opens_code) or (atomic == "math" and line.strip().endswith("$$")):
+                atomic = None
+                flush()
+                begin = i + 1
+            continue
+        if not line.strip():
+            flush()
+            begin = i + 1
+            continue
+        if not current:
+            begin = i
+        current.append(line)
+    flush()
+    return blocks
+
+
+def _split_oversized(block: _Block, limit: int, count: Callable[[str], int]) -> list[_Block]:
+    """A block over the budget is cut at lines, then at sentences, then at words."""
+    if block.tokens <= limit:
+        return [block]
+    out: list[_Block] = []
+    for offset, line in enumerate(block.lines):
+        tokens = count(line)
+        if tokens <= limit:
+            out.append(_Block([line], block.start + offset, tokens))
+            continue
+        pieces = SENTENCE_END.split(line)
+        if max(count(p) for p in pieces) > limit:
+            words = line.split()
+            step = max(1, len(words) * limit // (tokens + 1))
+            pieces = [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
+        out.extend(_Block([p], block.start + offset, count(p)) for p in pieces)
+    return _merge(out, limit)
+
+
+def _merge(blocks: list[_Block], limit: int) -> list[_Block]:
+    """Glue neighbouring small pieces of one split block back together up to the budget."""
+    merged: list[_Block] = []
+    for b in blocks:
+        if merged and merged[-1].tokens + b.tokens <= limit:
+            last = merged[-1]
+            merged[-1] = _Block(last.lines + b.lines, last.start, last.tokens + b.tokens)
+        else:
+            merged.append(b)
+    return merged
+
+
+def chunk_document(
+    doc: Document,
+    count_tokens: Callable[[str], int],
+    chunk_tokens: int = 200,
+    overlap_tokens: int = 40,
+) -> list[Chunk]:
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for section in sections(doc):
+        heading = " > ".join([doc.title, *section.path])
+        budget = max(32, chunk_tokens - count_tokens(heading))
+        blocks = [p for b in _blocks(section, count_tokens) for p in _split_oversized(b, budget, count_tokens)]
+        for group in _pack(blocks, budget, overlap_tokens):
+            text = "\n\n".join("\n".join(b.lines) for b in group).strip()
+            last = group[-1]
+            digest = hashlib.sha1(f"{doc.source}\n{heading}\n{text}".encode()).hexdigest()[:16]
+            seen[digest] = seen.get(digest, 0) + 1
+            chunk_id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
+            chunks.append(
+                Chunk(
+                    id=chunk_id,
+                    source=doc.source,
+                    title=doc.title,
+                    heading_path=list(section.path),
+                    line_start=section.start + group[0].start,
+                    line_end=section.start + last.start + len(last.lines) - 1,
+                    text=text,
+                    tags=list(doc.tags),
+                    metadata=dict(doc.metadata),
+                )
+            )
+    return chunks
+
+
+def _pack(blocks: list[_Block], budget: int, overlap: int) -> list[list[_Block]]:
+    groups: list[list[_Block]] = []
+    current: list[_Block] = []
+    size = 0
+    for block in blocks:
+        if current and size + block.tokens > budget:
+            groups.append(current)
+            carried: list[_Block] = []
+            carried_size = 0
+            for prev in reversed(current):
+                if carried_size + prev.tokens > overlap or carried_size + prev.tokens + block.tokens > budget:
+                    break
+                carried.insert(0, prev)
+                carried_size += prev.tokens
+            current, size = carried, carried_size
+        current.append(block)
+        size += block.tokens
+    if current:
+        groups.append(current)
+    return groups

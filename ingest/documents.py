@@ -1,0 +1,185 @@
+"""Read a notes folder into `Document`s: Markdown, plain text and PDF.
+
+A file that cannot be read becomes a `Skipped` entry with a one-line reason and fix; it never stops
+the rest of the folder from being read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import frontmatter
+import yaml
+
+from ingest.markdown import clean_markdown
+
+MARKDOWN = {".md", ".markdown"}
+TEXT = {".txt", ".text"}
+PDF = {".pdf"}
+SUPPORTED = MARKDOWN | TEXT | PDF
+MAX_FILE_BYTES = 20 * 1024 * 1024
+
+
+@dataclass
+class Document:
+    source: str  # path relative to the notes folder, with `/`
+    kind: str  # "markdown" | "text" | "pdf"
+    title: str
+    lines: list[str]
+    first_line: int = 1  # line number of lines[0] in the file (front matter comes before)
+    metadata: dict = field(default_factory=dict)
+    tags: list[str] = field(default_factory=list)
+    warning: str | None = None  # read, but with something the user should fix
+
+
+@dataclass
+class Skipped:
+    source: str
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.reason}"
+
+
+class NotesFolderError(RuntimeError):
+    pass
+
+
+def file_digest(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def list_notes(notes_dir: Path) -> tuple[dict[str, Path], list[Skipped]]:
+    """Supported files under `notes_dir` by relative path, and what was passed over and why."""
+    if not notes_dir.is_dir():
+        raise NotesFolderError(f"{notes_dir}: notes folder not found; pass an existing folder (rag ingest PATH) or set notes_dir")
+    root = notes_dir.resolve()
+    found: dict[str, Path] = {}
+    skipped: list[Skipped] = []
+    for path in sorted(notes_dir.rglob("*")):
+        rel = path.relative_to(notes_dir).as_posix()
+        if any(part.startswith(".") for part in path.relative_to(notes_dir).parts):
+            continue  # .obsidian/, .git/, editor swap files
+        if path.is_symlink():
+            target = path.resolve()
+            if not target.is_relative_to(root):
+                skipped.append(Skipped(rel, f"symlink leads outside the notes folder (to {target}); skipped — copy the file in instead"))
+                continue
+        if not path.is_file():
+            continue
+        if path.suffix.lower() not in SUPPORTED:
+            skipped.append(Skipped(rel, f"unsupported file type {path.suffix or '(none)'}; skipped — only .md, .txt and .pdf are read"))
+            continue
+        found[rel] = path
+    return found, skipped
+
+
+def load_document(path: Path, source: str) -> Document:
+    """Raises `ValueError` with a user-facing reason when the file cannot be used at all."""
+    size = path.stat().st_size
+    if size == 0:
+        raise ValueError("empty file; skipped — add some text or delete it")
+    if size > MAX_FILE_BYTES:
+        raise ValueError(f"file is {size / 2**20:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit; skipped — split it into smaller notes")
+    suffix = path.suffix.lower()
+    if suffix in PDF:
+        return _load_pdf(path, source)
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise ValueError(f"binary data in a {suffix} file; skipped — is it really a text note?")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"not valid UTF-8 (byte {e.start}); skipped — re-save the file as UTF-8") from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if not text.strip():
+        raise ValueError("file has only white space; skipped — add some text or delete it")
+    if suffix in MARKDOWN:
+        return _load_markdown(text, source)
+    return Document(source=source, kind="text", title=Path(source).stem, lines=text.split("\n"))
+
+
+def _load_markdown(text: str, source: str) -> Document:
+    stem = Path(source).stem
+    meta: dict = {}
+    warning = None
+    body = text
+    if text.startswith("---\n"):
+        try:
+            post = frontmatter.loads(text)
+            meta = dict(post.metadata)
+            body = post.content
+        except (yaml.YAMLError, ValueError) as e:
+            first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            warning = f"broken front matter ({first}); read the text without it — fix the YAML between the --- lines"
+            body = text
+    first_line = 1
+    if body is not text:
+        # frontmatter strips the block and the blank line after it; count what went to keep line numbers true
+        offset = text.find(body) if body else len(text)
+        first_line = text[:offset].count("\n") + 1 if offset >= 0 else 1
+    clean = clean_markdown(body)
+    tags = _as_list(meta.get("tags")) + clean.tags
+    meta = {k: _plain(v) for k, v in meta.items() if v not in (None, "", [])}
+    if clean.embeds:
+        meta["embeds"] = clean.embeds
+    title = str(meta.get("title") or stem)
+    return Document(
+        source=source,
+        kind="markdown",
+        title=title,
+        lines=clean.lines,
+        first_line=first_line,
+        metadata=meta,
+        tags=list(dict.fromkeys(t.lstrip("#") for t in tags if t)),
+        warning=warning,
+    )
+
+
+def _load_pdf(path: Path, source: str) -> Document:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        pages = [page.extract_text() or "" for page in reader.pages]
+    except (PdfReadError, ValueError, KeyError, OSError) as e:
+        raise ValueError(f"unreadable PDF ({type(e).__name__}: {e}); skipped — re-export it or convert it to text") from None
+    if not any(p.strip() for p in pages):
+        raise ValueError("PDF has no extractable text (scanned?); skipped — run OCR on it first")
+    lines: list[str] = []
+    for number, page in enumerate(pages, 1):
+        # a page break is a section boundary the text splitter recognises
+        lines.extend([f"PAGE {number}", ""] + page.split("\n") + [""])
+    meta = {}
+    if reader.metadata and reader.metadata.title:
+        meta["title"] = str(reader.metadata.title)
+    return Document(source=source, kind="pdf", title=meta.get("title") or Path(source).stem, lines=lines, metadata=meta)
+
+
+def _as_list(value) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [t.strip() for t in value.replace(",", " ").split() if t.strip()]
+    if isinstance(value, (list, tuple)):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return [str(value)]
+
+
+def _plain(value):
+    """Front matter values as JSON-safe data (YAML gives dates)."""
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    return value

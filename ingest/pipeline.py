@@ -1,0 +1,180 @@
+"""notes folder -> index on disk, touching only what changed."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from ingest.chunking import Chunk, chunk_document
+from ingest.documents import Skipped, file_digest, list_notes, load_document
+from ingest.embed import Embedder
+from ingest.store import (
+    FileEntry,
+    IndexCorrupt,
+    Manifest,
+    ingest_lock,
+    load_index,
+    read_manifest,
+    write_index,
+)
+
+
+@dataclass
+class IngestStats:
+    files: int = 0
+    chunks: int = 0
+    added: int = 0
+    updated: int = 0
+    removed: int = 0
+    unchanged: int = 0
+    skipped: list[Skipped] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    rebuilt_because: str | None = None
+    seconds: float = 0.0
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed or self.rebuilt_because)
+
+    def to_json(self) -> dict:
+        return {
+            "files": self.files,
+            "chunks": self.chunks,
+            "added": self.added,
+            "updated": self.updated,
+            "removed": self.removed,
+            "unchanged": self.unchanged,
+            "skipped": [str(s) for s in self.skipped],
+            "warnings": self.warnings,
+            "rebuilt_because": self.rebuilt_because,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class IngestOptions:
+    embedding_model: str
+    chunk_tokens: int = 200
+    overlap_tokens: int = 40
+    index_type: str = "flat"
+    rebuild: bool = False
+    lock_wait_seconds: float = 0.0
+
+
+Progress = Callable[[str, int, int], None]  # (stage, done, total)
+
+
+def _rebuild_reason(old: Manifest | None, opts: IngestOptions) -> str | None:
+    if old is None:
+        return None
+    if opts.rebuild:
+        return "--rebuild was asked for"
+    if old.embedding_model != opts.embedding_model:
+        return f"embedding model changed ({old.embedding_model} -> {opts.embedding_model}); every note is embedded again"
+    if (old.chunk_tokens, old.overlap_tokens) != (opts.chunk_tokens, opts.overlap_tokens):
+        return "chunk size changed; every note is split and embedded again"
+    if old.index_type != opts.index_type:
+        return f"index type changed ({old.index_type} -> {opts.index_type})"
+    return None
+
+
+def ingest_notes(
+    notes_dir: Path,
+    index_dir: Path,
+    embedder: Embedder,
+    opts: IngestOptions,
+    progress: Progress | None = None,
+) -> IngestStats:
+    started = time.perf_counter()
+    report = progress or (lambda stage, done, total: None)
+    stats = IngestStats()
+    files, stats.skipped = list_notes(notes_dir)
+    with ingest_lock(index_dir, opts.lock_wait_seconds):
+        try:
+            old = read_manifest(index_dir)
+        except IndexCorrupt as e:
+            old, stats.rebuilt_because = None, f"the old index was unreadable ({e}); building a new one"
+        stats.rebuilt_because = stats.rebuilt_because or _rebuild_reason(old, opts)
+        reuse = old if old is not None and stats.rebuilt_because is None else None
+
+        entries: dict[str, FileEntry] = {}
+        to_embed: list[Chunk] = []
+        kept_ids: set[str] = set()
+        for n, (rel, path) in enumerate(files.items(), 1):
+            report("reading", n, len(files))
+            digest = file_digest(path)
+            previous = reuse.files.get(rel) if reuse else None
+            if previous is not None and previous.sha256 == digest:
+                entries[rel] = previous
+                kept_ids.update(previous.chunks)
+                stats.unchanged += 1
+                continue
+            try:
+                doc = load_document(path, rel)
+            except ValueError as e:
+                stats.skipped.append(Skipped(rel, str(e)))
+                if previous is not None:
+                    # an edit broke the file: keep what was indexed from it until it is fixed
+                    entries[rel] = previous
+                    kept_ids.update(previous.chunks)
+                    stats.warnings.append(f"{rel}: kept the chunks indexed from its previous version")
+                continue
+            if doc.warning:
+                stats.warnings.append(f"{rel}: {doc.warning}")
+            chunks = chunk_document(doc, embedder.count_tokens, opts.chunk_tokens, opts.overlap_tokens)
+            entries[rel] = FileEntry(sha256=digest, size=path.stat().st_size, chunks=[c.id for c in chunks], title=doc.title, kind=doc.kind, warning=doc.warning)
+            to_embed.extend(chunks)
+            if previous is None:
+                stats.added += 1
+            else:
+                stats.updated += 1
+        if reuse:
+            stats.removed = len(set(reuse.files) - set(files))
+
+        stats.files = len(entries)
+        if not stats.changed:
+            stats.chunks = sum(len(e.chunks) for e in entries.values())
+            stats.seconds = time.perf_counter() - started
+            return stats
+
+        old_chunks: list[Chunk] = []
+        old_vectors = np.zeros((0, 0), np.float32)
+        if reuse and kept_ids:
+            data = load_index(index_dir)
+            keep = [i for i, c in enumerate(data.chunks) if c.id in kept_ids]
+            old_chunks = [data.chunks[i] for i in keep]
+            old_vectors = data.vectors()[keep]
+
+        vectors = _embed_with_progress(embedder, to_embed, report)
+        all_chunks = old_chunks + to_embed
+        all_vectors = np.vstack([old_vectors, vectors]) if old_chunks else vectors
+        manifest = Manifest(
+            embedding_model=opts.embedding_model,
+            dimension=all_vectors.shape[1] if len(all_chunks) else embedder.dimension,
+            chunk_tokens=opts.chunk_tokens,
+            overlap_tokens=opts.overlap_tokens,
+            index_type=opts.index_type,
+            files=entries,
+            notes_dir=str(notes_dir.resolve()),
+        )
+        report("writing", 0, 1)
+        write_index(index_dir, manifest, all_chunks, all_vectors)
+        report("writing", 1, 1)
+    stats.chunks = len(all_chunks)
+    stats.seconds = time.perf_counter() - started
+    return stats
+
+
+def _embed_with_progress(embedder: Embedder, chunks: list[Chunk], report: Progress) -> np.ndarray:
+    texts = [c.embed_text for c in chunks]
+    step = max(embedder.batch_size * 4, 1)
+    parts = []
+    for start in range(0, len(texts), step):
+        report("embedding", start, len(texts))
+        parts.append(embedder.embed(texts[start : start + step]))
+    report("embedding", len(texts), len(texts))
+    return np.vstack(parts) if parts else np.zeros((0, embedder.dimension), np.float32)

@@ -1,0 +1,205 @@
+"""The public Python API. The CLI, the UI and the evaluation all go through `Assistant`."""
+
+from __future__ import annotations
+
+import time
+from functools import cached_property
+from pathlib import Path
+from typing import Iterator
+
+from ingest.embed import Embedder
+from ingest.pipeline import IngestOptions, IngestStats, Progress, ingest_notes
+from ingest.store import IndexData, load_index, read_manifest
+from rag import server
+from rag.chat import standalone_query
+from rag.citations import attribute, check_citations, excerpt, sources_for
+from rag.llm import LLMClient, LLMStreamError, LLMUnavailable, TokenCounter
+from rag.prompt import PromptTemplate, chat_template_has_system_role, fit_to_window
+from rag.retrieve import Retriever
+from rag.settings import Settings
+from rag.types import Answer, Hit
+
+
+class Assistant:
+    def __init__(self, notes_dir: str | Path | None = None, index_dir: str | Path | None = None, settings: Settings | None = None, **overrides):
+        given = {k: v for k, v in {"notes_dir": notes_dir, "index_dir": index_dir, **overrides}.items() if v is not None}
+        self.settings = settings.model_copy(update=given) if settings else Settings(**given)
+        self._index: IndexData | None = None
+
+    @property
+    def notes_dir(self) -> Path:
+        return self.settings.notes_dir
+
+    @property
+    def index_dir(self) -> Path:
+        return self.settings.resolved_index_dir
+
+    @cached_property
+    def embedder(self) -> Embedder:
+        return Embedder(self.settings.embedding_model, batch_size=self.settings.embedding_batch_size)
+
+    # ---- ingestion ---------------------------------------------------------------------------
+    def ingest(self, rebuild: bool = False, progress: Progress | None = None, lock_wait_seconds: float = 0.0) -> IngestStats:
+        s = self.settings
+        opts = IngestOptions(
+            embedding_model=s.embedding_model,
+            chunk_tokens=s.chunk_tokens,
+            overlap_tokens=s.overlap_tokens,
+            index_type=s.index_type,
+            rebuild=rebuild,
+            lock_wait_seconds=lock_wait_seconds,
+        )
+        stats = ingest_notes(self.notes_dir, self.index_dir, self.embedder, opts, progress)
+        if stats.changed:
+            self._index = None
+        return stats
+
+    # ---- retrieval ---------------------------------------------------------------------------
+    @property
+    def index(self) -> IndexData:
+        current = read_manifest(self.index_dir)
+        # another process (the UI's library tab, a CLI ingest) may have swapped in a new generation
+        if self._index is None or current is None or self._index.manifest.created != current.created:
+            self._index = load_index(self.index_dir)
+        return self._index
+
+    @property
+    def retriever(self) -> Retriever:
+        s = self.settings
+        return Retriever(self.index, self.embedder, s.candidates, s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight)
+
+    def retrieve(self, question: str, k: int | None = None, sources: list[str] | None = None, tags: list[str] | None = None) -> list[Hit]:
+        return self.retriever.search(question, k or self.settings.top_k, sources=sources, tags=tags)
+
+    # ---- answering ---------------------------------------------------------------------------
+    @cached_property
+    def llm(self) -> LLMClient:
+        s = self.settings
+        return LLMClient(s.llm_base_url, s.llm_model, s.llm_api_key, s.llm_timeout)
+
+    @cached_property
+    def template(self) -> PromptTemplate:
+        return PromptTemplate.load(self.settings.prompt_template)
+
+    @property
+    def count_llm_tokens(self) -> TokenCounter:
+        # not cached while the model folder is missing: it appears once `rag serve` prepares it
+        if getattr(self, "_counter", None) is None or self._counter.tokenizer is None:
+            self._counter = TokenCounter(server.local_model_path(self.settings))
+        return self._counter
+
+    def system_role(self) -> bool:
+        choice = self.settings.llm_system_role
+        if choice != "auto":
+            return choice == "yes"
+        tokenizer = self.count_llm_tokens.tokenizer
+        return True if tokenizer is None else chat_template_has_system_role(tokenizer)
+
+    def _local_endpoint(self) -> bool:
+        s = self.settings
+        return s.llm_base_url.rstrip("/") == f"http://{s.server_host}:{s.server_port}/v1"
+
+    def ensure_llm(self, autostart: bool | None = None, console=None) -> str | None:
+        """Make sure an LLM answers; returns a note when it had to start the local server."""
+        if self.llm.is_up():
+            return None
+        if not (self.settings.llm_autostart if autostart is None else autostart) or not self._local_endpoint():
+            raise LLMUnavailable(f"no LLM server answers at {self.settings.llm_base_url}; start one with `rag serve`")
+        state = server.start(self.settings, console=console)
+        return f"started the local vLLM server ({state.model}, pid {state.pid}, log {state.log}); it stays up for the next question — `rag serve --stop` ends it"
+
+    def stream_chat(
+        self,
+        messages: list[dict],
+        k: int | None = None,
+        sources: list[str] | None = None,
+        tags: list[str] | None = None,
+        autostart: bool | None = None,
+        console=None,
+    ) -> Iterator[str | Answer]:
+        """Text pieces as the model writes them, then the final `Answer`."""
+        started = time.perf_counter()
+        question = messages[-1]["content"]
+        hits = self.retrieve(standalone_query(messages), k=k, sources=sources, tags=tags)
+        timings = {"retrieve": time.perf_counter() - started}
+        try:
+            note = self.ensure_llm(autostart, console)
+        except (LLMUnavailable, server.ServerError) as e:
+            yield self._passages_only(question, hits, str(e), timings)
+            return
+        s = self.settings
+        blocks, history = fit_to_window(
+            self.template, question, hits, self.count_llm_tokens, s.llm_context_window, s.llm_max_tokens, messages[:-1]
+        )
+        prompt = self.template.messages(question, blocks, self.system_role(), history)
+        pieces: list[str] = []
+        error = None
+        llm_started = time.perf_counter()
+        try:
+            for piece in self.llm.stream_chat(prompt, s.llm_temperature, s.llm_max_tokens, s.llm_repetition_penalty):
+                if not pieces:
+                    timings["first_token"] = time.perf_counter() - started
+                pieces.append(piece)
+                yield piece
+        except (LLMUnavailable, LLMStreamError) as e:
+            error = str(e)
+        timings["generate"] = time.perf_counter() - llm_started
+        timings["total"] = time.perf_counter() - started
+        text, cited, invalid = check_citations("".join(pieces).strip(), len(blocks))
+        attributed: list[int] = []
+        if s.citation_attribution:
+            text, attributed = attribute(text, blocks)
+        yield Answer(
+            question=question,
+            text=text,
+            sources=sources_for(blocks, cited + [n for n in attributed if n not in cited]),
+            timings=timings,
+            invalid_citations=invalid,
+            attributed_citations=attributed,
+            error=error,
+            notice=note,
+        )
+
+    def _passages_only(self, question: str, hits: list[Hit], reason: str, timings: dict) -> Answer:
+        lines = [f"[{n}] {h.heading}: {excerpt(h.text, 400)}" for n, h in enumerate(hits, 1)]
+        return Answer(
+            question=question,
+            text="\n".join(lines) if lines else "Nothing in your notes matches this question.",
+            sources=sources_for(hits, []),
+            timings={**timings, "total": timings["retrieve"]},
+            error=reason,
+            llm_used=False,
+        )
+
+    def stream(self, question: str, **kwargs) -> Iterator[str | Answer]:
+        return self.stream_chat([{"role": "user", "content": question}], **kwargs)
+
+    def chat(self, messages: list[dict], **kwargs) -> Answer:
+        """A reply to the last user turn; earlier turns give the follow-up its meaning."""
+        *_, answer = self.stream_chat(messages, **kwargs)
+        return answer
+
+    def ask(self, question: str, **kwargs) -> Answer:
+        return self.chat([{"role": "user", "content": question}], **kwargs)
+
+    def status(self) -> dict:
+        manifest = read_manifest(self.index_dir)
+        info = {
+            "notes_dir": str(self.notes_dir),
+            "index_dir": str(self.index_dir),
+            "embedding_model": self.settings.embedding_model,
+            "llm_model": self.settings.llm_model,
+            "llm_base_url": self.settings.llm_base_url,
+        }
+        if manifest is None:
+            return {**info, "indexed": False}
+        return {
+            **info,
+            "indexed": True,
+            "files": len(manifest.files),
+            "chunks": sum(len(f.chunks) for f in manifest.files.values()),
+            "index_embedding_model": manifest.embedding_model,
+            "index_type": manifest.index_type,
+            "last_ingest": manifest.created,
+            "per_file": {k: len(v.chunks) for k, v in sorted(manifest.files.items())},
+        }

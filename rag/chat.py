@@ -1,0 +1,32 @@
+"""Turning a follow-up in a conversation into a question that retrieval can answer on its own."""
+
+from __future__ import annotations
+
+import re
+
+# Words that point back at something said before ("why does *it* help?").
+ANAPHORA = re.compile(
+    r"\b(it|its|this|that|these|those|they|them|their|he|she|the same|the former|the latter|above|mentioned|one)\b",
+    re.IGNORECASE,
+)
+CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|why|how come|then|or)\b", re.IGNORECASE)
+
+
+def needs_context(question: str) -> bool:
+    words = re.findall(r"\w+", question)
+    return len(words) <= 3 or bool(ANAPHORA.search(question)) or bool(CONTINUATION.match(question))
+
+
+def standalone_query(messages: list[dict]) -> str:
+    """The last user turn, prefixed by the previous user turn when it leans on it.
+
+    The previous question carries the topic's own words, which is what both BM25 and the embedding
+    need; asking a small LLM to paraphrase loses them more often than it helps.
+    """
+    users = [m["content"].strip() for m in messages if m.get("role") == "user" and m.get("content", "").strip()]
+    if not users:
+        raise ValueError("a chat needs at least one user message")
+    last = users[-1]
+    if len(users) == 1 or not needs_context(last):
+        return last
+    return f"{users[-2]} {last}"

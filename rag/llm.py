@@ -1,0 +1,105 @@
+"""A client for any OpenAI-compatible server (vLLM here), and the model's own tokenizer for budgets."""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Iterator
+
+import httpx
+
+
+class LLMUnavailable(RuntimeError):
+    """Nothing answers at the configured endpoint."""
+
+
+class LLMStreamError(RuntimeError):
+    """The server went away or failed in the middle of an answer."""
+
+
+class LLMClient:
+    def __init__(self, base_url: str, model: str, api_key: str = "EMPTY", timeout: float = 120.0):
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.api_key = api_key
+        self.timeout = timeout
+
+    @cached_property
+    def _client(self):
+        from openai import OpenAI
+
+        return OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
+
+    def models(self, timeout: float = 3.0) -> list[str]:
+        try:
+            r = httpx.get(f"{self.base_url}/models", headers={"Authorization": f"Bearer {self.api_key}"}, timeout=timeout)
+            r.raise_for_status()
+            return [m["id"] for m in r.json().get("data", [])]
+        except (httpx.HTTPError, ValueError, KeyError) as e:
+            raise LLMUnavailable(f"no LLM server answers at {self.base_url} ({type(e).__name__})") from None
+
+    def is_up(self) -> bool:
+        try:
+            return bool(self.models())
+        except LLMUnavailable:
+            return False
+
+    @cached_property
+    def served_model(self) -> str:
+        """The configured name if the server has it, else what the server serves (a remote box may
+        call the same weights by another name)."""
+        served = self.models()
+        return self.model if self.model in served else served[0]
+
+    def stream_chat(
+        self, messages: list[dict], temperature: float = 0.0, max_tokens: int = 320, repetition_penalty: float = 1.0
+    ) -> Iterator[str]:
+        import openai
+
+        try:
+            stream = self._client.chat.completions.create(
+                model=self.served_model,
+                messages=messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                stream=True,
+                # vLLM's own sampling parameter; sent only when set, so other servers see a plain request
+                extra_body={"repetition_penalty": repetition_penalty} if repetition_penalty != 1.0 else None,
+            )
+        except openai.APIConnectionError as e:
+            raise LLMUnavailable(f"no LLM server answers at {self.base_url} ({e})") from None
+        except openai.APIStatusError as e:
+            raise LLMStreamError(f"the LLM server refused the request: {e.status_code} {e.message}") from None
+        try:
+            for event in stream:
+                if event.choices and event.choices[0].delta.content:
+                    yield event.choices[0].delta.content
+        except (openai.APIError, httpx.HTTPError) as e:
+            raise LLMStreamError(f"the LLM server stopped mid-answer ({type(e).__name__}: {e})") from None
+
+    def complete(self, messages: list[dict], **sampling) -> str:
+        return "".join(self.stream_chat(messages, **sampling))
+
+
+class TokenCounter:
+    """Counts with the model's tokenizer when it is on disk; otherwise a conservative estimate, so a
+    remote model that we cannot load still gets a prompt that fits."""
+
+    def __init__(self, model_path: str | None):
+        self.model_path = model_path
+
+    @cached_property
+    def tokenizer(self):
+        if not self.model_path or not Path(self.model_path).exists():
+            return None
+        from transformers import AutoTokenizer
+
+        try:
+            return AutoTokenizer.from_pretrained(self.model_path)
+        except (OSError, ValueError):
+            return None
+
+    def __call__(self, text: str) -> int:
+        if self.tokenizer is None:
+            return len(text) // 3 + 1
+        return len(self.tokenizer.encode(text, add_special_tokens=False))

@@ -1,0 +1,86 @@
+"""One typed settings object. Precedence: defaults < rag.toml < environment (RAG_*) < arguments.
+
+`rag.toml` is read from the working directory, or from the file named by RAG_CONFIG. Profiles are
+just other files: `RAG_CONFIG=profiles/gpu.toml rag ask ...`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
+
+
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "notes-rag"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_default=True)
+
+    # where things live
+    notes_dir: Path = Path("notes")
+    index_dir: Path | None = Field(None, description="default: one folder per notes folder under cache_dir/indexes")
+    cache_dir: Path = Field(default_factory=_default_cache_dir)
+
+    # ingestion
+    embedding_model: str = "all-MiniLM-L6-v2"
+    embedding_batch_size: int = 32
+    chunk_tokens: int = 200
+    overlap_tokens: int = 40
+    index_type: Literal["flat", "hnsw"] = "flat"
+
+    # retrieval
+    top_k: int = 5
+    candidates: int = 50
+    fusion: Literal["rrf", "dense", "bm25"] = "rrf"
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    bm25_weight: float = 1.0
+
+    # the LLM, spoken to over vLLM's OpenAI-compatible API
+    llm_model: str = Field("smollm2-135m-instruct", description="the packaged model, or any HF model folder or name")
+    llm_base_url: str = "http://127.0.0.1:8000/v1"
+    llm_api_key: str = "EMPTY"
+    llm_temperature: float = 0.0
+    llm_max_tokens: int = 320
+    llm_context_window: int = 4096
+    llm_system_role: Literal["auto", "yes", "no"] = "auto"
+    llm_repetition_penalty: float = Field(1.1, description="vLLM sampling parameter; small models loop without it")
+    citation_attribution: bool = Field(True, description="cite uncited sentences by word overlap with a block")
+    llm_timeout: float = 120.0
+    llm_autostart: bool = True
+    prompt_template: Path | None = None
+
+    # `rag serve`
+    server_host: str = "127.0.0.1"
+    server_port: int = 8000
+    server_device: Literal["auto", "cpu", "cuda"] = "auto"
+    server_kv_cache_gb: int = 1
+    server_gpu_memory_utilization: float = 0.85
+    server_start_timeout: float = 600.0
+    server_extra_args: list[str] = Field(default_factory=list)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("RAG_CONFIG", "rag.toml"))
+        return init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_file)
+
+    @property
+    def resolved_index_dir(self) -> Path:
+        if self.index_dir is not None:
+            return self.index_dir.expanduser()
+        notes = self.notes_dir.expanduser().resolve()
+        tag = hashlib.sha1(str(notes).encode()).hexdigest()[:8]
+        return self.cache_dir.expanduser() / "indexes" / f"{notes.name}-{tag}"
