@@ -120,37 +120,81 @@ def _merge(blocks: list[_Block], limit: int) -> list[_Block]:
     return merged
 
 
+@dataclass
+class _Piece:
+    path: list[str]
+    text: str
+    start: int
+    end: int
+    tokens: int
+
+
+def _common_prefix(a: list[str], b: list[str]) -> list[str]:
+    out = []
+    for x, y in zip(a, b):
+        if x != y:
+            break
+        out.append(x)
+    return out
+
+
+def _merge_small(pieces: list[_Piece], chunk_tokens: int) -> list[_Piece]:
+    """A fragment (a heading with two lines under it) joins its neighbour when both fit one chunk:
+    alone it is too thin to embed well and too short to answer from."""
+    small = chunk_tokens // 4
+    merged: list[_Piece] = []
+    for piece in pieces:
+        last = merged[-1] if merged else None
+        if last and (last.tokens < small or piece.tokens < small) and last.tokens + piece.tokens <= chunk_tokens:
+            merged[-1] = _Piece(
+                _common_prefix(last.path, piece.path), f"{last.text}\n\n{piece.text}", last.start, piece.end, last.tokens + piece.tokens
+            )
+        else:
+            merged.append(piece)
+    return merged
+
+
 def chunk_document(
     doc: Document,
     count_tokens: Callable[[str], int],
     chunk_tokens: int = 200,
     overlap_tokens: int = 40,
 ) -> list[Chunk]:
-    chunks: list[Chunk] = []
-    seen: dict[str, int] = {}
+    pieces: list[_Piece] = []
     for section in sections(doc):
         heading = " > ".join([doc.title, *section.path])
         budget = max(32, chunk_tokens - count_tokens(heading))
         blocks = [p for b in _blocks(section, count_tokens) for p in _split_oversized(b, budget, count_tokens)]
         for group in _pack(blocks, budget, overlap_tokens):
-            text = "\n\n".join("\n".join(b.lines) for b in group).strip()
             last = group[-1]
-            digest = hashlib.sha1(f"{doc.source}\n{heading}\n{text}".encode()).hexdigest()[:16]
-            seen[digest] = seen.get(digest, 0) + 1
-            chunk_id = digest if seen[digest] == 1 else f"{digest}-{seen[digest]}"
-            chunks.append(
-                Chunk(
-                    id=chunk_id,
-                    source=doc.source,
-                    title=doc.title,
-                    heading_path=list(section.path),
-                    line_start=section.start + group[0].start,
-                    line_end=section.start + last.start + len(last.lines) - 1,
-                    text=text,
-                    tags=list(doc.tags),
-                    metadata=dict(doc.metadata),
+            pieces.append(
+                _Piece(
+                    path=list(section.path),
+                    text="\n\n".join("\n".join(b.lines) for b in group).strip(),
+                    start=section.start + group[0].start,
+                    end=section.start + last.start + len(last.lines) - 1,
+                    tokens=sum(b.tokens for b in group),
                 )
             )
+    chunks: list[Chunk] = []
+    seen: dict[str, int] = {}
+    for piece in _merge_small(pieces, chunk_tokens):
+        heading = " > ".join([doc.title, *piece.path])
+        digest = hashlib.sha1(f"{doc.source}\n{heading}\n{piece.text}".encode()).hexdigest()[:16]
+        seen[digest] = seen.get(digest, 0) + 1
+        chunks.append(
+            Chunk(
+                id=digest if seen[digest] == 1 else f"{digest}-{seen[digest]}",
+                source=doc.source,
+                title=doc.title,
+                heading_path=piece.path,
+                line_start=piece.start,
+                line_end=piece.end,
+                text=piece.text,
+                tags=list(doc.tags),
+                metadata=dict(doc.metadata),
+            )
+        )
     return chunks
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -21,18 +21,26 @@ def resolve_model(name: str) -> str:
     return str(Path(name).expanduser()) if Path(name).expanduser().exists() else name
 
 
+@lru_cache(maxsize=4)
+def _load(path: str, device: str):
+    """One copy per model and device in a process, however many `Assistant`s there are."""
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
+    return SentenceTransformer(path, device=device)
+
+
 class Embedder:
     def __init__(self, model: str = PACKAGED_EMBEDDING, batch_size: int = 32, device: str = "cpu"):
         self.model_name = model
         self.batch_size = batch_size
         self.device = device
 
-    @cached_property
+    @property
     def model(self):
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-
-        return SentenceTransformer(resolve_model(self.model_name), device=self.device)
+        return _load(resolve_model(self.model_name), self.device)
 
     @cached_property
     def _tokenizer(self):

@@ -44,13 +44,19 @@ def sections(doc: Document) -> list[Section]:
             stack.pop()
         stack.append((level, title))
         out.append(_section([t for _, t in stack], doc, line_no, starts[i + 1]))
-    # a heading with nothing under it but sub-headings lives on in their heading paths
-    return [s for piece in out for s in _split_definitions(piece) if _has_body(s, headings, doc.first_line)]
+    pieces = [s for piece in out for s in _split_definitions(piece) if any(l.strip() for l in s.lines)]
+    # A heading with nothing under it but sub-headings lives on in their heading paths. A "heading"
+    # followed by a sibling is kept: in slide text such lines are content ("Frameworks: PyTorch, Jax").
+    return [s for s, nxt in zip(pieces, pieces[1:] + [None]) if not _only_heading(s, headings, doc.first_line) or not _is_parent(s, nxt)]
 
 
-def _has_body(section: Section, headings: dict[int, tuple[int, str]], first_line: int) -> bool:
+def _only_heading(section: Section, headings: dict[int, tuple[int, str]], first_line: int) -> bool:
     begin = section.start - first_line
-    return any(line.strip() and begin + i not in headings for i, line in enumerate(section.lines))
+    return not any(line.strip() and begin + i not in headings for i, line in enumerate(section.lines))
+
+
+def _is_parent(section: Section, following: Section | None) -> bool:
+    return following is not None and len(following.path) > len(section.path) and following.path[: len(section.path)] == section.path
 
 
 def _section(path: list[str], doc: Document, begin: int, end: int) -> Section:
@@ -115,6 +121,19 @@ def _split_definitions(section: Section) -> list[Section]:
     if starts[0] > 0:
         pieces.append(Section(section.path, section.lines[: starts[0]], section.start, section.start + starts[0] - 1))
     for a, b in zip(starts, starts[1:] + [len(section.lines)]):
+        end = _item_end(section.lines, a, b)
         term = clean_heading(DEFINITION.match(section.lines[a]).group(1))
-        pieces.append(Section(section.path + [term], section.lines[a:b], section.start + a, section.start + b - 1))
+        pieces.append(Section(section.path + [term], section.lines[a:end], section.start + a, section.start + end - 1))
+        if end < b:  # prose after the last item belongs to the section, not to that term
+            pieces.append(Section(section.path, section.lines[end:b], section.start + end, section.start + b - 1))
     return pieces
+
+
+def _item_end(lines: list[str], start: int, stop: int) -> int:
+    """An item runs until a blank line is followed by an unindented line that is not another item."""
+    for i in range(start + 1, stop):
+        if lines[i].strip() and not lines[i][0].isspace() and not lines[i - 1].strip() and not LIST_ITEM.match(lines[i]):
+            # indented continuation and <details> blocks stay with their item
+            if not lines[i].lstrip().startswith(("<", "$$", "```")):
+                return i
+    return stop

