@@ -18,7 +18,7 @@ from ingest.store import (
     Manifest,
     ingest_lock,
     load_index,
-    read_manifest,
+    verify_index,
     write_index,
 )
 
@@ -95,7 +95,8 @@ def ingest_notes(
     files, stats.skipped = list_notes(notes_dir)
     with ingest_lock(index_dir, opts.lock_wait_seconds):
         try:
-            old = read_manifest(index_dir)
+            # verified, not just read: a damaged index must not pass for "up to date"
+            old = verify_index(index_dir)
         except IndexCorrupt as e:
             old, stats.rebuilt_because = None, f"the old index was unreadable ({e}); building a new one"
         stats.rebuilt_because = stats.rebuilt_because or _rebuild_reason(old, opts)

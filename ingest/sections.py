@@ -44,19 +44,9 @@ def sections(doc: Document) -> list[Section]:
             stack.pop()
         stack.append((level, title))
         out.append(_section([t for _, t in stack], doc, line_no, starts[i + 1]))
-    pieces = [s for piece in out for s in _split_definitions(piece) if any(l.strip() for l in s.lines)]
-    # A heading with nothing under it but sub-headings lives on in their heading paths. A "heading"
-    # followed by a sibling is kept: in slide text such lines are content ("Frameworks: PyTorch, Jax").
-    return [s for s, nxt in zip(pieces, pieces[1:] + [None]) if not _only_heading(s, headings, doc.first_line) or not _is_parent(s, nxt)]
-
-
-def _only_heading(section: Section, headings: dict[int, tuple[int, str]], first_line: int) -> bool:
-    begin = section.start - first_line
-    return not any(line.strip() and begin + i not in headings for i, line in enumerate(section.lines))
-
-
-def _is_parent(section: Section, following: Section | None) -> bool:
-    return following is not None and len(following.path) > len(section.path) and following.path[: len(section.path)] == section.path
+    # A heading with nothing under it but sub-headings stays a (tiny) section of its own: chunking
+    # merges it into what follows, so neither its words nor its line are lost.
+    return [s for piece in out for s in _split_definitions(piece) if any(l.strip() for l in s.lines)]
 
 
 def _section(path: list[str], doc: Document, begin: int, end: int) -> Section:

@@ -130,13 +130,11 @@ def _tracked_files(gen: Path) -> list[Path]:
     return [p for p in sorted(gen.rglob("*")) if p.is_file() and p.name != "manifest.json"]
 
 
-def load_index(index_dir: Path) -> IndexData:
-    import bm25s
-    import faiss
-
+def verify_index(index_dir: Path) -> Manifest | None:
+    """The manifest of the current generation after checking every file against it; None if no index."""
     manifest = read_manifest(index_dir)
     if manifest is None:
-        raise IndexMissing(f"{index_dir}: no index yet; build it with `rag ingest NOTES_DIR --index {index_dir}`")
+        return None
     gen = current_generation(index_dir)
     if manifest.version != FORMAT_VERSION:
         raise _corrupt(index_dir, f"format version {manifest.version}, this build reads {FORMAT_VERSION}")
@@ -148,6 +146,17 @@ def load_index(index_dir: Path) -> IndexData:
     missing = [rel for rel in manifest.checksums if not (gen / rel).is_file()]
     if missing:
         raise _corrupt(index_dir, f"missing {', '.join(missing)}")
+    return manifest
+
+
+def load_index(index_dir: Path) -> IndexData:
+    import bm25s
+    import faiss
+
+    manifest = verify_index(index_dir)
+    if manifest is None:
+        raise IndexMissing(f"{index_dir}: no index yet; build it with `rag ingest NOTES_DIR --index {index_dir}`")
+    gen = current_generation(index_dir)
     try:
         with (gen / "chunks.jsonl").open() as f:
             chunks = [Chunk(**json.loads(line)) for line in f]

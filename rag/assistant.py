@@ -135,8 +135,15 @@ class Assistant:
         pieces: list[str] = []
         error = None
         llm_started = time.perf_counter()
+        sampling = dict(
+            temperature=s.llm_temperature,
+            max_tokens=s.llm_max_tokens,
+            frequency_penalty=s.llm_frequency_penalty,
+            repetition_penalty=s.llm_repetition_penalty,
+            stop=s.llm_stop,
+        )
         try:
-            for piece in self.llm.stream_chat(prompt, s.llm_temperature, s.llm_max_tokens, s.llm_repetition_penalty):
+            for piece in self.llm.stream_chat(prompt, **sampling):
                 if not pieces:
                     timings["first_token"] = time.perf_counter() - started
                 pieces.append(piece)

@@ -25,8 +25,9 @@ app = typer.Typer(help="Answers over your own ML notes with a local LLM, with so
 model_app = typer.Typer(help="The local LLM's files.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
-out = Console()
-err = Console(stderr=True)
+# soft_wrap: a message is one line however narrow the terminal or pipe; let the terminal wrap it
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
 
 EXIT_LLM_DOWN = 3  # `ask` printed passages only: no LLM could be reached or started
 
@@ -63,7 +64,7 @@ def ingest(
     a = _assistant(notes_dir, index)
     columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=err, transient=True, disable=as_json) as bar:
+        with Progress(*columns, console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
             tasks: dict[str, int] = {}
 
             def progress(stage: str, done: int, total: int) -> None:

@@ -52,7 +52,13 @@ class LLMClient:
         return self.model if self.model in served else served[0]
 
     def stream_chat(
-        self, messages: list[dict], temperature: float = 0.0, max_tokens: int = 320, repetition_penalty: float = 1.0
+        self,
+        messages: list[dict],
+        temperature: float = 0.0,
+        max_tokens: int = 320,
+        frequency_penalty: float = 0.0,
+        repetition_penalty: float = 1.0,
+        stop: list[str] | None = None,
     ) -> Iterator[str]:
         import openai
 
@@ -62,6 +68,8 @@ class LLMClient:
                 messages=messages,
                 temperature=temperature,
                 max_tokens=max_tokens,
+                frequency_penalty=frequency_penalty,
+                stop=stop or None,
                 stream=True,
                 # vLLM's own sampling parameter; sent only when set, so other servers see a plain request
                 extra_body={"repetition_penalty": repetition_penalty} if repetition_penalty != 1.0 else None,
@@ -70,12 +78,20 @@ class LLMClient:
             raise LLMUnavailable(f"no LLM server answers at {self.base_url} ({e})") from None
         except openai.APIStatusError as e:
             raise LLMStreamError(f"the LLM server refused the request: {e.status_code} {e.message}") from None
+        finished = False
         try:
             for event in stream:
-                if event.choices and event.choices[0].delta.content:
-                    yield event.choices[0].delta.content
+                if not event.choices:
+                    continue
+                choice = event.choices[0]
+                if choice.delta.content:
+                    yield choice.delta.content
+                finished = finished or choice.finish_reason is not None
         except (openai.APIError, httpx.HTTPError) as e:
             raise LLMStreamError(f"the LLM server stopped mid-answer ({type(e).__name__}: {e})") from None
+        if not finished:
+            # a server killed mid-answer can close the stream cleanly; only a finish reason means "done"
+            raise LLMStreamError("the LLM server stopped mid-answer (the stream ended without a finish reason)")
 
     def complete(self, messages: list[dict], **sampling) -> str:
         return "".join(self.stream_chat(messages, **sampling))

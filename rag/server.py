@@ -38,7 +38,8 @@ class ServerState:
 
 
 def _state_file(settings: Settings) -> Path:
-    return settings.cache_dir / "server.json"
+    # one record per port, so a test server or a second model never clobbers the user's own
+    return settings.cache_dir / f"server-{settings.server_port}.json"
 
 
 def model_path(settings: Settings, console=None) -> str:
@@ -91,6 +92,12 @@ def command(settings: Settings, path: str, port: int, host: str) -> tuple[list[s
     return cmd + list(settings.server_extra_args), env
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
 def _port_in_use(host: str, port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.settimeout(0.5)
@@ -136,9 +143,9 @@ def log_tail(log: str, lines: int = 15) -> str:
         return "(no log)"
 
 
-def start(settings: Settings, port: int | None = None, host: str | None = None, console=None, wait: bool = True) -> ServerState:
-    host = host or settings.server_host
-    port = port or settings.server_port
+def start(settings: Settings, console=None, wait: bool = True) -> ServerState:
+    """Start vLLM on settings.server_host:server_port, or return the one this tool already runs there."""
+    host, port = settings.server_host, settings.server_port
     running = read_state(settings)
     if running and running.port == port and healthy(running.host, running.port):
         return running

@@ -51,7 +51,12 @@ class Settings(BaseSettings):
     llm_max_tokens: int = 320
     llm_context_window: int = 4096
     llm_system_role: Literal["auto", "yes", "no"] = "auto"
-    llm_repetition_penalty: float = Field(1.1, description="vLLM sampling parameter; small models loop without it")
+    # Small models loop. vLLM's repetition_penalty also punishes words of the prompt, which keeps the
+    # model from reusing the notes' wording; the frequency penalty counts only what it wrote itself.
+    llm_frequency_penalty: float = 0.5
+    llm_repetition_penalty: float = 1.0
+    # a new paragraph opening with "[n]" is a small model starting to recite the context blocks
+    llm_stop: list[str] = Field(default_factory=lambda: ["\n\n[", "\nQuestion:", "</notes>"])
     citation_attribution: bool = Field(True, description="cite uncited sentences by word overlap with a block")
     llm_timeout: float = 120.0
     llm_autostart: bool = True

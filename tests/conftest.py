@@ -1,0 +1,76 @@
+"""Shared fixtures. Everything is real: the packaged embedding model, FAISS, bm25s, and (for tests
+marked `llm`) one vLLM server started for the whole session."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from pathlib import Path
+
+import pytest
+from helpers import ARTIFACTS, NOTES, free_port
+
+from rag import Assistant, Settings
+
+
+@pytest.fixture(scope="session")
+def shipped_index(tmp_path_factory) -> Path:
+    """The shipped notes, ingested once for the session."""
+    index = tmp_path_factory.mktemp("shipped-index")
+    Assistant(notes_dir=NOTES, index_dir=index).ingest()
+    return index
+
+
+@pytest.fixture
+def shipped(shipped_index) -> Assistant:
+    return Assistant(notes_dir=NOTES, index_dir=shipped_index, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False)
+
+
+@pytest.fixture
+def notes_dir(tmp_path) -> Path:
+    folder = tmp_path / "notes"
+    folder.mkdir()
+    return folder
+
+
+@pytest.fixture
+def make_assistant(notes_dir, tmp_path):
+    """An assistant over a private notes folder and index; the LLM endpoint points at nothing."""
+
+    def make(**overrides) -> Assistant:
+        settings = dict(notes_dir=notes_dir, index_dir=tmp_path / "index", llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False)
+        settings.update(overrides)
+        return Assistant(**settings)
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def vllm_settings(shipped_index) -> Settings:
+    """One real vLLM server on loopback for the whole session (about a minute to start on 2 cores),
+    started the way `rag ask` does it when nothing answers: the autostart path.
+
+    The model folder is prepared in the normal cache so later sessions reuse it; the server runs on
+    its own port with its own state file, so a user's server is never touched.
+    """
+    from rag import server
+
+    port = free_port()
+    settings = Settings(server_port=port, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_autostart=True)
+    assistant = Assistant(notes_dir=NOTES, index_dir=shipped_index, settings=settings)
+    notice = assistant.ensure_llm()
+    assert notice and "started the local vLLM server" in notice
+    assert assistant.ensure_llm() is None  # it stays up for the next question
+    try:
+        yield settings.model_copy(update={"llm_autostart": False})
+    finally:
+        server.stop(settings)
+
+
+@pytest.fixture
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    return ARTIFACTS

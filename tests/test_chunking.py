@@ -1,0 +1,84 @@
+"""Chunks follow the document's structure and carry true metadata."""
+
+from pathlib import Path
+
+import pytest
+from helpers import NOTES, write
+
+from ingest.chunking import chunk_document
+from ingest.documents import load_document
+from ingest.embed import Embedder
+
+
+@pytest.fixture(scope="module")
+def count():
+    return Embedder().count_tokens
+
+
+def chunks_of(path: Path, source: str, count, **kw):
+    return chunk_document(load_document(path, source), count, **kw)
+
+
+def test_heading_paths_and_line_spans_match_the_file(count):
+    doc = load_document(NOTES / "ml-fundamentals.md", "ml-fundamentals.md")
+    chunks = chunk_document(doc, count)
+    raw = (NOTES / "ml-fundamentals.md").read_text().split("\n")
+    bn = [c for c in chunks if c.heading == "ml-fundamentals > Neural Network Terminologies > Batch Normalization"]
+    assert bn, [c.heading for c in chunks][:40]
+    assert "internal covariate shift" in bn[0].text
+    for c in chunks:
+        assert c.source == "ml-fundamentals.md"
+        # the span's first and last lines (as cleaned: HTML tags and embeds removed) open and close the chunk
+        cleaned = doc.lines[c.line_start - doc.first_line : c.line_end - doc.first_line + 1]
+        assert c.text.startswith(cleaned[0].strip()), (c.line_start, cleaned[0])
+        assert c.text.rstrip().endswith(cleaned[-1].strip()), (c.line_end, cleaned[-1])
+        assert len(raw) >= c.line_end
+        assert c.embed_text.startswith(c.heading)
+
+
+def test_plain_text_sections_numbered_and_slide_titles(count):
+    summary = chunks_of(NOTES / "ai-applications-summary.txt", "ai-applications-summary.txt", count)
+    kernels = [c for c in summary if c.heading_path[-1:] == ["KERNELS"]]
+    assert kernels and kernels[0].heading_path == ["CONVOLUTIONAL NEURAL NETWORK (CNN)", "KERNELS"]
+    # the table of contents ("5.2. Kernels<TAB>5") is not taken for headings
+    assert not any("Kernels\t" in p for c in summary for p in c.heading_path)
+    lecture = chunks_of(NOTES / "ml-in-industry-lecture.txt", "ml-in-industry-lecture.txt", count)
+    assert any(c.heading_path and c.heading_path[-1].startswith("Approaching an ML Solution") for c in lecture)
+    # slide lines such as "Experiment Tracking: ..." are content, never lost
+    assert any("Weights & Biases, MLFlow, Tensorboard" in c.text for c in lecture)
+
+
+def test_every_line_of_text_survives_chunking(count):
+    for source in ("ml-in-industry-lecture.txt", "accenture-interview-prep.md", "life-as-an-ml-engineer.md"):
+        doc = load_document(NOTES / source, source)
+        chunks = chunk_document(doc, count)
+        text = "\n".join(c.text for c in chunks)
+        headings = " | ".join(c.heading for c in chunks)
+        for line in doc.lines:
+            if line.startswith("#") and line.strip() not in text:
+                # a heading with only sub-headings under it lives on in their heading paths
+                assert line.lstrip("# ").strip() in headings, (source, line)
+            else:
+                assert line.strip() in text, (source, line)
+
+
+def test_long_sections_split_with_overlap_not_inside_code(notes_dir, count):
+    paragraphs = "\n\n".join(f"Paragraph {i} talks about gradient descent and learning rates in some detail." for i in range(30))
+    code = "```python\n" + "\n".join(f"x{i} = compute({i})" for i in range(10)) + "\n```"
+    path = write(notes_dir, "long.md", f"# Long\n{paragraphs}\n\n{code}\n\nAfter the code.\n")
+    chunks = chunks_of(path, "long.md", count, chunk_tokens=120, overlap_tokens=30)
+    assert len(chunks) > 3
+    assert all(count(c.text) <= 140 for c in chunks)
+    code_chunks = [c for c in chunks if "```python" in c.text]
+    assert len(code_chunks) == 1 and code_chunks[0].text.count("```") == 2  # the fence stays whole
+    # consecutive prose chunks share their boundary paragraph
+    prose = [c for c in chunks if "Paragraph" in c.text]
+    shared = set(prose[0].text.split("\n\n")) & set(prose[1].text.split("\n\n"))
+    assert shared
+
+
+def test_ids_are_stable_and_unique(count):
+    a = chunks_of(NOTES / "ml-fundamentals.md", "ml-fundamentals.md", count)
+    b = chunks_of(NOTES / "ml-fundamentals.md", "ml-fundamentals.md", count)
+    assert [c.id for c in a] == [c.id for c in b]
+    assert len({c.id for c in a}) == len(a)

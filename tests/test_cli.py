@@ -1,0 +1,93 @@
+"""The `rag` console script, run as a user would."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from helpers import free_port, write
+
+RAG = str(Path(sys.executable).parent / "rag")
+
+
+def rag(*args, env=None, input=None, timeout=300):
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([RAG, *args], capture_output=True, text=True, env=full_env, input=input, timeout=timeout)
+
+
+@pytest.fixture
+def cli_env(tmp_path):
+    # a dead LLM endpoint and no autostart: these tests are about the CLI, not the model
+    return {"RAG_CACHE_DIR": str(tmp_path / "cache"), "RAG_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "RAG_LLM_AUTOSTART": "false"}
+
+
+def test_help_on_every_command():
+    for command in ([], ["ingest"], ["retrieve"], ["status"], ["ask"], ["chat"], ["serve"], ["model", "prepare"]):
+        result = rag(*command, "--help")
+        assert result.returncode == 0, result.stderr
+        assert "Usage" in result.stdout
+
+
+def test_ingest_retrieve_status_json(tmp_path, notes_dir, cli_env):
+    write(notes_dir, "a.md", "# Dropout\nDropout randomly zeroes activations during training.\n")
+    write(notes_dir, "bad.md", b"\x00\x01binary")
+    index = str(tmp_path / "idx")
+    first = rag("ingest", str(notes_dir), "--index", index, "--json", env=cli_env)
+    assert first.returncode == 0, first.stderr
+    stats = json.loads(first.stdout)
+    assert stats["files"] == 1 and stats["added"] == 1
+    assert any(s.startswith("bad.md: binary data") for s in stats["skipped"])
+
+    human = rag("ingest", str(notes_dir), "--index", index, env=cli_env)
+    assert human.returncode == 0 and "Up to date: 1 files" in human.stdout
+
+    hits = json.loads(rag("retrieve", "what zeroes activations?", "-k", "3", "--index", index, "--json", env=cli_env).stdout)
+    assert hits[0]["source"] == "a.md" and hits[0]["heading"] == "a > Dropout" and hits[0]["rank"] == 1
+
+    status = json.loads(rag("status", "--index", index, "--json", env=cli_env).stdout)
+    assert status["files"] == 1 and status["chunks"] >= 1 and status["indexed"] is True
+    assert status["server"] is None
+
+
+def test_ingest_exit_status(tmp_path, notes_dir, cli_env):
+    missing = rag("ingest", str(tmp_path / "nope"), "--index", str(tmp_path / "i"), env=cli_env)
+    assert missing.returncode == 1
+    assert "notes folder not found" in missing.stderr and len(missing.stderr.strip().splitlines()) == 1
+    write(notes_dir, "empty.md", "")
+    nothing = rag("ingest", str(notes_dir), "--index", str(tmp_path / "i"), env=cli_env)
+    assert nothing.returncode == 1 and "empty file" in nothing.stderr
+
+
+def test_retrieve_without_index_says_how_to_build_it(tmp_path, cli_env):
+    result = rag("retrieve", "anything", "--index", str(tmp_path / "none"), env=cli_env)
+    assert result.returncode == 1 and "rag ingest" in result.stderr
+
+
+def test_ask_with_llm_down_prints_passages_and_exits_3(shipped_index, cli_env):
+    result = rag("ask", "What does batch normalization do?", "--index", str(shipped_index), "--no-autostart", env=cli_env)
+    assert result.returncode == 3, result.stderr
+    assert "LLM unavailable" in result.stderr
+    assert "Batch" in result.stdout and "Sources" in result.stdout
+
+
+def test_serve_refuses_a_busy_port(cli_env):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = rag("serve", "--port", str(port), env=cli_env)
+    assert result.returncode == 1 and f"port {port}" in result.stderr and "busy" in result.stderr
+
+
+def test_serve_reports_a_server_that_dies_while_starting(tmp_path, cli_env):
+    empty_model = tmp_path / "not-a-model"
+    empty_model.mkdir()
+    result = rag("serve", "--model", str(empty_model), "--port", str(free_port()), env=cli_env, timeout=600)
+    assert result.returncode == 1
+    assert "vLLM exited while starting" in result.stderr and "last lines of" in result.stderr
+    status = rag("serve", "--status", env=cli_env)
+    assert status.returncode == 1 and "not running" in status.stdout

@@ -1,0 +1,63 @@
+"""The real thing: SmolLM2 served by vLLM on loopback, started once for the session."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from rag import Answer, Assistant
+
+pytestmark = pytest.mark.llm
+NOTES = {p.name for p in (Path(__file__).parent.parent / "notes").iterdir()}
+
+
+@pytest.fixture
+def live(shipped_index, vllm_settings) -> Assistant:
+    return Assistant(notes_dir="notes", index_dir=shipped_index, settings=vllm_settings)
+
+
+def test_streamed_answer_cites_a_shipped_note(live):
+    pieces = list(live.stream("What does batch normalization do?"))
+    *text, answer = pieces
+    assert isinstance(answer, Answer) and answer.error is None and answer.llm_used
+    assert len(text) > 3 and all(isinstance(p, str) for p in text)  # it really streamed
+    assert len(answer.text.split()) >= 5
+    cited = [s for s in answer.sources if s.cited]
+    assert cited, answer.text
+    assert all(s.source in NOTES for s in cited)
+    assert all(f"[{s.n}]" in answer.text for s in cited)
+    assert answer.timings["first_token"] < answer.timings["total"]
+
+
+def test_chat_follow_up_against_the_model(live):
+    first = live.ask("What is dropout?")
+    reply = live.chat(
+        [
+            {"role": "user", "content": "What is dropout?"},
+            {"role": "assistant", "content": first.text},
+            {"role": "user", "content": "Why does it help?"},
+        ]
+    )
+    assert reply.error is None and reply.text
+    assert any("dropout" in s.text.lower() for s in reply.sources[:3])
+
+
+def test_cli_ask_json_against_the_server(shipped_index, vllm_settings):
+    env = {
+        **os.environ,
+        "RAG_LLM_BASE_URL": vllm_settings.llm_base_url,
+        "RAG_SERVER_PORT": str(vllm_settings.server_port),
+        "RAG_LLM_AUTOSTART": "false",
+    }
+    rag = str(Path(sys.executable).parent / "rag")
+    result = subprocess.run([rag, "ask", "What is the Gini index used for?", "--index", str(shipped_index), "--json"], capture_output=True, text=True, env=env, timeout=300)
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["answer"] and data["error"] is None
+    assert {"n", "source", "heading", "excerpt"} <= set(data["sources"][0])
+    assert {"retrieve", "first_token", "total"} <= set(data["timings"])
+    status = subprocess.run([rag, "serve", "--status"], capture_output=True, text=True, env=env)
+    assert status.returncode == 0 and "healthy" in status.stdout

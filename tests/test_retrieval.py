@@ -1,0 +1,61 @@
+"""Hybrid retrieval on the real shipped index: fusion, filters, the API, and the quality bar."""
+
+import pytest
+
+from eval.dataset import load_questions
+from eval.retrieval import AssistantSearcher, evaluate_searcher
+from rag import Assistant, Hit
+
+
+def test_api_returns_hits_with_metadata(shipped):
+    hits = shipped.retrieve("What does batch normalization do?", k=5)
+    assert len(hits) == 5 and all(isinstance(h, Hit) for h in hits)
+    top = hits[0]
+    assert "Batch Normalization" in top.heading or "BATCH NORMALIZATION" in top.heading
+    assert "normaliz" in top.text.lower()
+    assert top.source in {"ml-fundamentals.md", "ai-applications-summary.txt"}
+    assert [h.rank for h in hits] == [1, 2, 3, 4, 5]
+    assert all(a.score >= b.score for a, b in zip(hits, hits[1:]))
+    assert top.chunk_id and top.chunk.line_start <= top.chunk.line_end
+
+
+def test_fusion_rescues_what_one_retriever_misses(shipped_index):
+    """An acronym the embedding model does not know: BM25 finds it, dense does not; fused finds it."""
+    question = "What does the DIKW pyramid stand for?"
+    runs = {
+        fusion: Assistant(notes_dir="notes", index_dir=shipped_index, fusion=fusion).retrieve(question, k=3)
+        for fusion in ("dense", "bm25", "weighted", "rrf")
+    }
+    has = {fusion: any("DIKW" in h.text for h in hits) for fusion, hits in runs.items()}
+    assert has["bm25"] and not has["dense"]
+    assert has["weighted"]
+    rescued = next(h for h in runs["weighted"] if "DIKW" in h.text)
+    assert rescued.bm25_rank == 1 and rescued.dense_rank is None
+
+
+def test_filters_by_source_and_tag(shipped):
+    only = shipped.retrieve("batch normalization", k=5, sources=["ai-applications-summary.txt"])
+    assert only and {h.source for h in only} == {"ai-applications-summary.txt"}
+    tagged = shipped.retrieve("decision trees", k=5, tags=["#bdt"])
+    assert tagged and {h.source for h in tagged} == {"ml-fundamentals.md"}
+    assert shipped.retrieve("decision trees", k=5, tags=["no-such-tag"]) == []
+
+
+def test_empty_question_and_k_larger_than_corpus(make_assistant, notes_dir):
+    (notes_dir / "a.md").write_text("# Only\nOne small note about convolution kernels.\n")
+    a = make_assistant()
+    a.ingest()
+    assert a.retrieve("   ") == []
+    assert len(a.retrieve("kernels", k=50)) == len(a.index.chunks)
+
+
+def test_hit_at_2000_chars_on_held_out_questions(shipped):
+    """The issue's bar is 0.95 on held-back questions; README states what we reach (see the closing
+    note). This asserts the measured floor so a regression fails, and that hybrid beats both parts."""
+    questions = load_questions(split="test")
+    hybrid = evaluate_searcher("hybrid", AssistantSearcher(shipped), questions)
+    dense = evaluate_searcher("dense", AssistantSearcher(Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, fusion="dense")), questions)
+    bm25 = evaluate_searcher("bm25", AssistantSearcher(Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, fusion="bm25")), questions)
+    assert hybrid.hit_at_2000 >= 0.89, hybrid.misses()
+    assert hybrid.hit_at_2000 > dense.hit_at_2000 and hybrid.hit_at_2000 > bm25.hit_at_2000
+    assert hybrid.metrics["recall@10"] >= 0.9
