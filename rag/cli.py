@@ -277,6 +277,46 @@ def serve(
     out.print(f"vLLM serving {state.model} at {state.base_url} (pid {state.pid}, log {state.log})")
 
 
+eval_app = typer.Typer(help="Measure retrieval quality on a question set.", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL question set (default: the shipped one).")] = None,
+    configs: Annotated[str, typer.Option("--configs", help="Comma-separated: naive,bm25,dense,rrf,hybrid.")] = "naive,bm25,dense,rrf,hybrid",
+    sweep: Annotated[str, typer.Option("--sweep", help="Chunk sizes to try with hybrid, e.g. 128,300.")] = "",
+    split: Annotated[str, typer.Option("--split", help="dev, test or all.")] = "all",
+    out_dir: Annotated[Path, typer.Option("--out", help="Where report.json, report.md and the plots go.")] = Path("eval/results/latest"),
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """recall@k, MRR, nDCG and hit@2000chars for each configuration, side by side."""
+    from eval.report import write_report
+
+    a = _assistant(notes, index)
+    try:
+        a.ingest()
+        with Progress(*(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()), console=err, transient=True) as bar:
+            task = bar.add_task("evaluating", total=None)
+            report = a.evaluate(
+                configs=[c.strip() for c in configs.split(",") if c.strip()],
+                dataset=dataset,
+                split=split,
+                chunk_sweep=[int(t) for t in sweep.split(",") if t.strip()],
+                progress=lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total),
+            )
+    except (ValueError, NotesFolderError, IndexProblem) as e:
+        _fail(str(e))
+    report.command = "rag " + " ".join(sys.argv[1:])
+    paths = write_report(report, out_dir)
+    table = Table("configuration", "chunks", "hit@2000", "recall@5", "MRR@10", "nDCG@10")
+    for r in report.results:
+        table.add_row(r.name, str(r.chunks), f"{r.hit_at_2000:.3f}", f"{r.metrics['recall@5']:.3f}", f"{r.metrics['mrr@10']:.3f}", f"{r.metrics['ndcg@10']:.3f}")
+    out.print(table)
+    out.print("wrote " + ", ".join(str(p) for p in paths))
+
+
 @model_app.command("prepare")
 def model_prepare() -> None:
     """Convert the packaged SmolLM2 GGUF into a Hugging Face folder vLLM can load (once)."""

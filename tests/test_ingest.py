@@ -191,3 +191,13 @@ def test_second_writer_refuses_clearly_or_waits(tmp_path):
 def test_missing_index_message(make_assistant):
     with pytest.raises(store.IndexMissing, match="rag ingest"):
         make_assistant().retrieve("anything")
+
+
+def test_hnsw_index_option(make_assistant, notes_dir):
+    write(notes_dir, "a.md", NOTE_A)
+    write(notes_dir, "b.md", NOTE_B)
+    a = make_assistant(index_type="hnsw")
+    a.ingest()
+    assert type(a.index.dense).__name__ == "IndexHNSWFlat"
+    assert a.retrieve("average of past gradients", k=1)[0].source == "b.md"
+    assert make_assistant(index_type="flat").ingest().rebuilt_because.startswith("index type changed")
