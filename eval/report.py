@@ -141,3 +141,45 @@ def plots(report: RetrievalReport, out: Path) -> list[Path]:
     fig.savefig(outcome_png, dpi=110)
     plt.close(fig)
     return [recall_png, outcome_png]
+
+
+ANSWER_METRICS = ("faithfulness", "relevance", "token_f1", "rouge_l", "similarity", "citation_validity", "citation_precision", "abstention", "false_abstention")
+
+
+def write_answer_report(summaries, out: Path, command: str = "") -> list[Path]:
+    """answers.json, answers.md and answers.png for `evaluate_answers` results."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "answers.json").write_text(json.dumps([s.to_json() for s in summaries], indent=1))
+    fmt = lambda v: "–" if v is None else f"{v:.3f}"
+    lines = [
+        "# Answer evaluation",
+        "",
+        f"Support judged by: {summaries[0].method}." + (f" Command: `{command}`." if command else ""),
+        "`no-retrieval` is the same LLM asked without any notes: the difference is what retrieval adds.",
+        "",
+        "| configuration | n | " + " | ".join(ANSWER_METRICS) + " | seconds |",
+        "|---|---|" + "---|" * (len(ANSWER_METRICS) + 1),
+    ]
+    for s in summaries:
+        lines.append(f"| {s.name} | {s.n} | " + " | ".join(fmt(getattr(s, m)) for m in ANSWER_METRICS) + f" | {fmt(s.seconds)} |")
+    (out / "answers.md").write_text("\n".join(lines) + "\n")
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(summaries)
+    x = np.arange(len(ANSWER_METRICS))
+    for i, s in enumerate(summaries):
+        ax.bar(x + i * width, [getattr(s, m) or 0.0 for m in ANSWER_METRICS], width, label=s.name)
+    ax.set_xticks(x + width * (len(summaries) - 1) / 2, ANSWER_METRICS, rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.legend()
+    ax.set_title("Answer quality")
+    fig.tight_layout()
+    fig.savefig(out / "answers.png", dpi=110)
+    plt.close(fig)
+    return [out / "answers.json", out / "answers.md", out / "answers.png"]

@@ -69,7 +69,7 @@ class Assistant:
         return Retriever(self.index, self.embedder, s.candidates, s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight)
 
     def retrieve(self, question: str, k: int | None = None, sources: list[str] | None = None, tags: list[str] | None = None) -> list[Hit]:
-        return self.retriever.search(question, k or self.settings.top_k, sources=sources, tags=tags)
+        return self.retriever.search(question, self.settings.top_k if k is None else k, sources=sources, tags=tags)
 
     # ---- answering ---------------------------------------------------------------------------
     @cached_property

@@ -158,13 +158,19 @@ def _print_sources(answer: Answer) -> None:
 
 def _stream_answer(pieces, as_json: bool) -> Answer:
     answer = None
+    streamed: list[str] = []
     for piece in pieces:
         if isinstance(piece, Answer):
             answer = piece
         elif not as_json:
+            streamed.append(piece)
             out.print(piece, end="", highlight=False, markup=False, soft_wrap=True)
     if not as_json:
         out.print()
+        if answer.llm_used and answer.text != "".join(streamed).strip():
+            # citations were checked after streaming: unknown ones dropped, supported sentences cited
+            out.print("[dim]with citations checked:[/]")
+            out.print(answer.text, highlight=False, markup=False)
     return answer
 
 
@@ -313,6 +319,47 @@ def eval_retrieval(
     table = Table("configuration", "chunks", "hit@2000", "recall@5", "MRR@10", "nDCG@10")
     for r in report.results:
         table.add_row(r.name, str(r.chunks), f"{r.hit_at_2000:.3f}", f"{r.metrics['recall@5']:.3f}", f"{r.metrics['mrr@10']:.3f}", f"{r.metrics['ndcg@10']:.3f}")
+    out.print(table)
+    out.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+@eval_app.command("answers")
+def eval_answers(
+    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL question set (default: the shipped one).")] = None,
+    split: Annotated[str, typer.Option("--split", help="dev, test or all.")] = "test",
+    limit: Annotated[int, typer.Option("--limit", help="At most this many answerable questions, and a quarter as many unanswerable ones.")] = 0,
+    out_dir: Annotated[Path, typer.Option("--out", help="Where answers.json, answers.md and answers.png go.")] = Path("eval/results/latest"),
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """Faithfulness, relevance, correctness, citations and abstention of the LLM's answers, beside a no-retrieval baseline."""
+    from eval.answers import evaluate_answers, llm_judge
+    from eval.dataset import load_questions
+    from eval.report import write_answer_report
+    from rag.llm import LLMClient
+
+    a = _assistant(notes, index)
+    s = a.settings
+    judge = llm_judge(LLMClient(s.judge_base_url, s.judge_model or "", s.llm_api_key, s.llm_timeout)) if s.judge_base_url else None
+    try:
+        questions = load_questions(dataset, split=split)
+        if limit:
+            answerable = [q for q in questions if q.answerable][:limit]
+            questions = answerable + [q for q in questions if not q.answerable][: max(1, limit // 4)]
+        a.ingest()
+        note = a.ensure_llm(console=err)
+        if note:
+            err.print(f"[cyan]note:[/] {escape(note)}")
+        with Progress(*(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()), console=err, transient=True) as bar:
+            task = bar.add_task("answering", total=None)
+            summaries = evaluate_answers(a, questions, judge, lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total))
+    except (ValueError, RuntimeError, NotesFolderError, IndexProblem) as e:
+        _fail(str(e))
+    paths = write_answer_report(summaries, out_dir, "rag " + " ".join(sys.argv[1:]))
+    table = Table("configuration", "n", "faithful", "relevance", "token F1", "ROUGE-L", "cite valid", "abstain", "false abstain")
+    fmt = lambda v: "–" if v is None else f"{v:.2f}"
+    for r in summaries:
+        table.add_row(r.name, str(r.n), fmt(r.faithfulness), fmt(r.relevance), fmt(r.token_f1), fmt(r.rouge_l), fmt(r.citation_validity), fmt(r.abstention), fmt(r.false_abstention))
     out.print(table)
     out.print("wrote " + ", ".join(str(p) for p in paths))
 

@@ -20,7 +20,7 @@ def _default_cache_dir() -> Path:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore", validate_default=True)
+    model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
     # where things live
     notes_dir: Path = Path("notes")
@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     llm_timeout: float = 120.0
     llm_autostart: bool = True
     prompt_template: Path | None = None
+
+    # evaluation: a capable judge served over the same protocol; unset, documented proxies are used
+    judge_base_url: str | None = None
+    judge_model: str | None = None
 
     # `rag serve`
     server_host: str = "127.0.0.1"

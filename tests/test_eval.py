@@ -71,3 +71,32 @@ def test_short_end_to_end_eval_on_the_real_index(shipped, tmp_path):
     assert json.loads(files[0].read_text())["results"][2]["name"] == "hybrid"
     assert "| hybrid |" in files[1].read_text()
     assert files[2].read_bytes()[:4] == b"\x89PNG"
+
+
+def test_answer_metric_proxies_on_hand_made_answers():
+    from eval.answers import Support, abstains, rouge_l, score_answer, token_f1
+    from eval.dataset import Question
+    from ingest.embed import Embedder
+    from rag.types import Answer, Source
+
+    assert token_f1("the cat sat", "the cat sat") == 1.0
+    assert token_f1("a cat sat down [1]", "the cat sat") == pytest.approx(2 * (2 / 4) * (2 / 3) / (2 / 4 + 2 / 3))
+    assert token_f1("", "x") == 0.0
+    assert rouge_l("the cat sat on the mat", "the cat sat on the mat") == pytest.approx(1.0)
+    assert abstains("My notes don't cover this.") and abstains("The notes do not contain that.")
+    assert not abstains("Dropout removes neurons.")
+
+    block = "Dropout randomly removes neurons during training to prevent overfitting."
+    sources = [Source(n=1, source="a.md", heading="a > Dropout", excerpt=block, chunk_id="x", cited=True, text=block)]
+    answer = Answer(
+        question="What is dropout?",
+        text="Dropout randomly removes neurons during training [1]. Bananas are rich in potassium and grow in bunches [1].",
+        sources=sources,
+        timings={"total": 1.5},
+    )
+    q = Question(id="t1", question="What is dropout?", quote="x", answer="Dropout removes neurons at random while training.")
+    score = score_answer(q, answer, Support(Embedder()))
+    assert score.faithfulness == 0.5  # one of two sentences is supported by the block
+    assert score.citation_precision == 0.5  # both cite [1]; only the first is backed by it
+    assert score.citation_valid and not score.abstained
+    assert 0 < score.token_f1 < 1 and score.similarity > 0.5 and score.relevance > 0.3

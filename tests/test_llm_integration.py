@@ -61,3 +61,18 @@ def test_cli_ask_json_against_the_server(shipped_index, vllm_settings):
     assert {"retrieve", "first_token", "total"} <= set(data["timings"])
     status = subprocess.run([rag, "serve", "--status"], capture_output=True, text=True, env=env)
     assert status.returncode == 0 and "healthy" in status.stdout
+
+
+def test_answer_evaluation_against_the_model(live):
+    from eval.answers import evaluate_answers
+    from eval.dataset import load_questions
+
+    questions = load_questions(split="test")
+    subset = [q for q in questions if q.answerable][:2] + [q for q in questions if not q.answerable][:1]
+    rag, bare = evaluate_answers(live, subset)
+    assert (rag.name, bare.name) == ("rag", "no-retrieval")
+    assert rag.n == bare.n == 3 and len(rag.per_question) == 3
+    for summary in (rag, bare):
+        assert 0.0 <= summary.relevance <= 1.0 and summary.abstention in (0.0, 1.0)
+        assert summary.method.startswith("embedding cosine")
+    assert all(s.text for s in rag.per_question)
