@@ -25,6 +25,7 @@ class Assistant:
         given = {k: v for k, v in {"notes_dir": notes_dir, "index_dir": index_dir, **overrides}.items() if v is not None}
         self.settings = settings.model_copy(update=given) if settings else Settings(**given)
         self._index: IndexData | None = None
+        self._counter: TokenCounter | None = None
 
     @property
     def notes_dir(self) -> Path:
@@ -84,7 +85,7 @@ class Assistant:
     @property
     def count_llm_tokens(self) -> TokenCounter:
         # not cached while the model folder is missing: it appears once `rag serve` prepares it
-        if getattr(self, "_counter", None) is None or self._counter.tokenizer is None:
+        if self._counter is None or self._counter.tokenizer is None:
             self._counter = TokenCounter(server.local_model_path(self.settings))
         return self._counter
 
@@ -190,11 +191,37 @@ class Assistant:
         return self.chat([{"role": "user", "content": question}], **kwargs)
 
     # ---- evaluation ----------------------------------------------------------------------------
-    def evaluate(self, configs: list[str] | None = None, dataset: Path | None = None, split: str = "all", chunk_sweep: list[int] = (), progress=None):
-        """Retrieval evaluation of this configuration beside the baselines; see eval/report.py."""
+    def evaluate(
+        self,
+        kind: str = "retrieval",
+        configs: list[str] | None = None,
+        dataset: Path | None = None,
+        split: str = "all",
+        chunk_sweep: list[int] = (),
+        limit: int = 0,
+        progress=None,
+    ):
+        """`retrieval`: this configuration beside the baselines (a RetrievalReport); `answers`: the LLM's
+        answers beside a no-retrieval baseline (AnswerSummary list); `all`: both, as a dict."""
+        from eval.answers import evaluate_answers, llm_judge
+        from eval.dataset import load_questions
         from eval.report import CONFIGS, run_retrieval_eval
 
-        return run_retrieval_eval(self, list(configs or CONFIGS), list(chunk_sweep), dataset, split, progress=progress)
+        results = {}
+        if kind in ("retrieval", "all"):
+            results["retrieval"] = run_retrieval_eval(self, list(configs or CONFIGS), list(chunk_sweep), dataset, split, progress=progress)
+        if kind in ("answers", "all"):
+            questions = load_questions(dataset, split=split)
+            if limit:
+                answerable = [q for q in questions if q.answerable][:limit]
+                questions = answerable + [q for q in questions if not q.answerable][: max(1, limit // 4)]
+            s = self.settings
+            judge = llm_judge(LLMClient(s.judge_base_url, s.judge_model or "", s.llm_api_key, s.llm_timeout)) if s.judge_base_url else None
+            self.ensure_llm()
+            results["answers"] = evaluate_answers(self, questions, judge, progress)
+        if not results:
+            raise ValueError(f"unknown evaluation {kind!r}; choose retrieval, answers or all")
+        return results if kind == "all" else results[kind]
 
     def status(self) -> dict:
         manifest = read_manifest(self.index_dir)

@@ -17,6 +17,7 @@ from ingest.documents import NotesFolderError
 from ingest.store import IndexProblem
 from rag import server
 from rag.assistant import Assistant
+from rag.llm import LLMUnavailable
 from rag.model_prep import ModelPrepError, prepare_packaged_model
 from rag.settings import Settings
 from rag.types import Answer
@@ -283,85 +284,105 @@ def serve(
     out.print(f"vLLM serving {state.model} at {state.base_url} (pid {state.pid}, log {state.log})")
 
 
-eval_app = typer.Typer(help="Measure retrieval quality on a question set.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure retrieval and answer quality on a question set.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 
+DatasetOpt = Annotated[Optional[Path], typer.Option("--dataset", help="JSONL question set (default: the shipped one).")]
+SplitOpt = Annotated[str, typer.Option("--split", help="dev, test or all.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Where the reports and plots go.")]
+ConfigsOpt = Annotated[str, typer.Option("--configs", help="Comma-separated: naive,bm25,dense,rrf,hybrid.")]
+SweepOpt = Annotated[str, typer.Option("--sweep", help="Chunk sizes to try with hybrid, e.g. 128,300.")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="At most this many answerable questions, and a quarter as many unanswerable.")]
+fmt = lambda v: "–" if v is None else f"{v:.3f}"
 
-@eval_app.command("retrieval")
-def eval_retrieval(
-    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL question set (default: the shipped one).")] = None,
-    configs: Annotated[str, typer.Option("--configs", help="Comma-separated: naive,bm25,dense,rrf,hybrid.")] = "naive,bm25,dense,rrf,hybrid",
-    sweep: Annotated[str, typer.Option("--sweep", help="Chunk sizes to try with hybrid, e.g. 128,300.")] = "",
-    split: Annotated[str, typer.Option("--split", help="dev, test or all.")] = "all",
-    out_dir: Annotated[Path, typer.Option("--out", help="Where report.json, report.md and the plots go.")] = Path("eval/results/latest"),
-    index: IndexOpt = None,
-    notes: NotesOpt = None,
-) -> None:
-    """recall@k, MRR, nDCG and hit@2000chars for each configuration, side by side."""
-    from eval.report import write_report
 
+def _run_eval(kind: str, notes, index, **options):
     a = _assistant(notes, index)
+    columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         a.ingest()
-        with Progress(*(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()), console=err, transient=True) as bar:
-            task = bar.add_task("evaluating", total=None)
-            report = a.evaluate(
-                configs=[c.strip() for c in configs.split(",") if c.strip()],
-                dataset=dataset,
-                split=split,
-                chunk_sweep=[int(t) for t in sweep.split(",") if t.strip()],
-                progress=lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total),
-            )
-    except (ValueError, NotesFolderError, IndexProblem) as e:
+        with Progress(*columns, console=err, transient=True) as bar:
+            task = bar.add_task(kind, total=None)
+            update = lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total)
+            return a.evaluate(kind, progress=update, **options)
+    except (ValueError, RuntimeError, NotesFolderError, IndexProblem, LLMUnavailable, server.ServerError) as e:
         _fail(str(e))
+
+
+def _show_retrieval(report, out_dir: Path) -> None:
+    from eval.report import write_report
+
     report.command = "rag " + " ".join(sys.argv[1:])
     paths = write_report(report, out_dir)
     table = Table("configuration", "chunks", "hit@2000", "recall@5", "MRR@10", "nDCG@10")
     for r in report.results:
-        table.add_row(r.name, str(r.chunks), f"{r.hit_at_2000:.3f}", f"{r.metrics['recall@5']:.3f}", f"{r.metrics['mrr@10']:.3f}", f"{r.metrics['ndcg@10']:.3f}")
+        table.add_row(r.name, str(r.chunks), fmt(r.hit_at_2000), fmt(r.metrics["recall@5"]), fmt(r.metrics["mrr@10"]), fmt(r.metrics["ndcg@10"]))
     out.print(table)
     out.print("wrote " + ", ".join(str(p) for p in paths))
 
 
-@eval_app.command("answers")
-def eval_answers(
-    dataset: Annotated[Optional[Path], typer.Option("--dataset", help="JSONL question set (default: the shipped one).")] = None,
-    split: Annotated[str, typer.Option("--split", help="dev, test or all.")] = "test",
-    limit: Annotated[int, typer.Option("--limit", help="At most this many answerable questions, and a quarter as many unanswerable ones.")] = 0,
-    out_dir: Annotated[Path, typer.Option("--out", help="Where answers.json, answers.md and answers.png go.")] = Path("eval/results/latest"),
-    index: IndexOpt = None,
-    notes: NotesOpt = None,
-) -> None:
-    """Faithfulness, relevance, correctness, citations and abstention of the LLM's answers, beside a no-retrieval baseline."""
-    from eval.answers import evaluate_answers, llm_judge
-    from eval.dataset import load_questions
+def _show_answers(summaries, out_dir: Path) -> None:
     from eval.report import write_answer_report
-    from rag.llm import LLMClient
 
-    a = _assistant(notes, index)
-    s = a.settings
-    judge = llm_judge(LLMClient(s.judge_base_url, s.judge_model or "", s.llm_api_key, s.llm_timeout)) if s.judge_base_url else None
-    try:
-        questions = load_questions(dataset, split=split)
-        if limit:
-            answerable = [q for q in questions if q.answerable][:limit]
-            questions = answerable + [q for q in questions if not q.answerable][: max(1, limit // 4)]
-        a.ingest()
-        note = a.ensure_llm(console=err)
-        if note:
-            err.print(f"[cyan]note:[/] {escape(note)}")
-        with Progress(*(TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()), console=err, transient=True) as bar:
-            task = bar.add_task("answering", total=None)
-            summaries = evaluate_answers(a, questions, judge, lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total))
-    except (ValueError, RuntimeError, NotesFolderError, IndexProblem) as e:
-        _fail(str(e))
     paths = write_answer_report(summaries, out_dir, "rag " + " ".join(sys.argv[1:]))
     table = Table("configuration", "n", "faithful", "relevance", "token F1", "ROUGE-L", "cite valid", "abstain", "false abstain")
-    fmt = lambda v: "–" if v is None else f"{v:.2f}"
     for r in summaries:
         table.add_row(r.name, str(r.n), fmt(r.faithfulness), fmt(r.relevance), fmt(r.token_f1), fmt(r.rouge_l), fmt(r.citation_validity), fmt(r.abstention), fmt(r.false_abstention))
     out.print(table)
     out.print("wrote " + ", ".join(str(p) for p in paths))
+
+
+def _configs(configs: str) -> list[str]:
+    return [c.strip() for c in configs.split(",") if c.strip()]
+
+
+def _sweep(sweep: str) -> list[int]:
+    return [int(t) for t in sweep.split(",") if t.strip()]
+
+
+@eval_app.command("retrieval")
+def eval_retrieval(
+    dataset: DatasetOpt = None,
+    configs: ConfigsOpt = "naive,bm25,dense,rrf,hybrid",
+    sweep: SweepOpt = "",
+    split: SplitOpt = "all",
+    out_dir: OutOpt = Path("eval/results/latest"),
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """recall@k, MRR, nDCG and hit@2000chars for each configuration, side by side."""
+    report = _run_eval("retrieval", notes, index, configs=_configs(configs), dataset=dataset, split=split, chunk_sweep=_sweep(sweep))
+    _show_retrieval(report, out_dir)
+
+
+@eval_app.command("answers")
+def eval_answers(
+    dataset: DatasetOpt = None,
+    split: SplitOpt = "test",
+    limit: LimitOpt = 0,
+    out_dir: OutOpt = Path("eval/results/latest"),
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """Faithfulness, relevance, correctness, citations and abstention of the LLM's answers, beside a no-retrieval baseline."""
+    _show_answers(_run_eval("answers", notes, index, dataset=dataset, split=split, limit=limit), out_dir)
+
+
+@eval_app.command("all")
+def eval_all(
+    dataset: DatasetOpt = None,
+    configs: ConfigsOpt = "naive,bm25,dense,rrf,hybrid",
+    sweep: SweepOpt = "",
+    split: SplitOpt = "test",
+    limit: LimitOpt = 0,
+    out_dir: OutOpt = Path("eval/results/latest"),
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """Both evaluations, one report folder."""
+    results = _run_eval("all", notes, index, configs=_configs(configs), dataset=dataset, split=split, chunk_sweep=_sweep(sweep), limit=limit)
+    _show_retrieval(results["retrieval"], out_dir)
+    _show_answers(results["answers"], out_dir)
 
 
 @model_app.command("prepare")

@@ -106,3 +106,16 @@ def test_chat_session_with_history_sources_and_reset(shipped_index, cli_env):
     assert "Conversation cleared." in result.stdout and "No answer yet." in result.stdout
     second = llm.requests[1]["messages"]
     assert [m["role"] for m in second][-3:] == ["user", "assistant", "user"]  # history went along
+
+
+def test_eval_retrieval_command_writes_reports(shipped_index, tmp_path, cli_env):
+    from eval.dataset import DEFAULT_DATASET
+
+    subset = tmp_path / "qs.jsonl"
+    subset.write_text("".join(DEFAULT_DATASET.read_text().splitlines(keepends=True)[:10]))
+    out = tmp_path / "report"
+    result = rag("eval", "retrieval", "--configs", "bm25,hybrid", "--dataset", str(subset), "--index", str(shipped_index), "--out", str(out), env=cli_env)
+    assert result.returncode == 0, result.stderr
+    assert "hybrid" in result.stdout and "hit@2000" in result.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["per_question.png", "recall_at_k.png", "report.json", "report.md"]
+    assert "rag eval retrieval --configs bm25,hybrid" in (out / "report.md").read_text()

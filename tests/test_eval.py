@@ -100,3 +100,19 @@ def test_answer_metric_proxies_on_hand_made_answers():
     assert score.citation_precision == 0.5  # both cite [1]; only the first is backed by it
     assert score.citation_valid and not score.abstained
     assert 0 < score.token_f1 < 1 and score.similarity > 0.5 and score.relevance > 0.3
+
+
+def test_judge_model_decides_support_when_configured():
+    from fake_llm import FakeLLM
+
+    from eval.answers import Support, llm_judge
+    from rag.llm import LLMClient
+
+    with FakeLLM("yes") as yes, FakeLLM("no") as no:
+        agree = Support(embedder=None, judge=llm_judge(LLMClient(yes.base_url, "judge")))
+        refuse = Support(embedder=None, judge=llm_judge(LLMClient(no.base_url, "judge")))
+        assert agree("Bananas are blue.", "Dropout removes neurons.")  # the judge's word, not the proxy's
+        assert not refuse("Dropout removes neurons.", "Dropout removes neurons.")
+        assert agree.method == "judge model"
+    prompt = yes.requests[0]["messages"][0]["content"]
+    assert "Statement: Bananas are blue." in prompt and "Passage:\nDropout removes neurons." in prompt
