@@ -48,9 +48,9 @@ def run_retrieval_eval(
     base = assistant.settings
     searchers: dict[str, Callable[[], object]] = {
         "naive": lambda: NaiveSearcher(assistant.notes_dir, assistant.embedder),
-        "bm25": lambda: AssistantSearcher(Assistant(settings=base.model_copy(update={"fusion": "bm25"}))),
-        "dense": lambda: AssistantSearcher(Assistant(settings=base.model_copy(update={"fusion": "dense"}))),
-        "rrf": lambda: AssistantSearcher(Assistant(settings=base.model_copy(update={"fusion": "rrf"}))),
+        "bm25": lambda: AssistantSearcher(Assistant(settings=base, fusion="bm25")),
+        "dense": lambda: AssistantSearcher(Assistant(settings=base, fusion="dense")),
+        "rrf": lambda: AssistantSearcher(Assistant(settings=base, fusion="rrf")),
         "hybrid": lambda: AssistantSearcher(assistant),
     }
     unknown = [c for c in configs if c not in searchers]
@@ -61,7 +61,7 @@ def run_retrieval_eval(
         folder = (work_dir or assistant.index_dir.parent) / f"sweep-{tokens}"
 
         def build(tokens=tokens, folder=folder):
-            swept = Assistant(settings=base.model_copy(update={"chunk_tokens": tokens, "overlap_tokens": tokens // 5, "index_dir": folder}))
+            swept = Assistant(settings=base, chunk_tokens=tokens, overlap_tokens=tokens // 5, index_dir=folder)
             swept.ingest()
             return AssistantSearcher(swept)
 

@@ -23,7 +23,8 @@ from rag.types import Answer, Hit
 class Assistant:
     def __init__(self, notes_dir: str | Path | None = None, index_dir: str | Path | None = None, settings: Settings | None = None, **overrides):
         given = {k: v for k, v in {"notes_dir": notes_dir, "index_dir": index_dir, **overrides}.items() if v is not None}
-        self.settings = settings.model_copy(update=given) if settings else Settings(**given)
+        # through the constructor, not model_copy: overrides are validated ("notes" becomes a Path)
+        self.settings = Settings(**{**settings.model_dump(), **given}) if settings else Settings(**given)
         self._index: IndexData | None = None
         self._counter: TokenCounter | None = None
 

@@ -30,3 +30,10 @@ def test_index_dir_default_is_per_notes_folder(tmp_path):
     a = Settings(notes_dir=tmp_path / "a", cache_dir=tmp_path / "cache").resolved_index_dir
     b = Settings(notes_dir=tmp_path / "b", cache_dir=tmp_path / "cache").resolved_index_dir
     assert a != b and a.parent == b.parent == tmp_path / "cache" / "indexes"
+
+
+def test_overrides_on_given_settings_are_validated(tmp_path):
+    base = Settings(top_k=4)
+    a = Assistant(notes_dir=str(tmp_path), settings=base, top_k="6")
+    assert a.notes_dir == tmp_path and isinstance(a.notes_dir, Path)
+    assert a.settings.top_k == 6 and base.top_k == 4
