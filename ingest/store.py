@@ -28,7 +28,6 @@ from ingest.chunking import Chunk
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
-FILES = ("manifest.json", "chunks.jsonl", "dense.faiss")
 # Above this many bytes only sizes are checked on load; hashing a multi-GB index would dominate start-up.
 HASH_LIMIT = 256 * 2**20
 

@@ -1,7 +1,6 @@
 """Prompt building, context fitting, citations, follow-ups and failure paths. The LLM is a scripted
 fake here: these tests are about what surrounds it (the real model is in test_llm_integration)."""
 
-import pytest
 from fake_llm import FakeLLM
 
 from ingest.chunking import Chunk

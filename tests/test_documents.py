@@ -1,6 +1,5 @@
 """Loaders: each note format, and every kind of bad input the issue lists."""
 
-from pathlib import Path
 
 import pytest
 from helpers import NOTES, minimal_pdf, write

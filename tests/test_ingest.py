@@ -8,7 +8,7 @@ import pytest
 from helpers import write
 
 import ingest.store as store
-from ingest.store import IndexBusy, IndexCorrupt, IndexWriteError, current_generation, ingest_lock, load_index
+from ingest.store import IndexBusy, IndexCorrupt, IndexWriteError, current_generation, ingest_lock
 
 NOTE_A = "# Dropout\nDropout randomly zeroes activations during training to prevent co-adaptation.\n"
 NOTE_B = "# Momentum\nMomentum accumulates an exponentially decaying average of past gradients.\n"

@@ -1,6 +1,5 @@
 """Hybrid retrieval on the real shipped index: fusion, filters, the API, and the quality bar."""
 
-import pytest
 
 from eval.dataset import load_questions
 from eval.retrieval import AssistantSearcher, evaluate_searcher
