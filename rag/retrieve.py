@@ -45,43 +45,39 @@ class Retriever:
             dtype=bool,
         )
 
-    def dense(self, question: str, n: int, allowed: np.ndarray | None = None) -> dict[int, float]:
-        """Chunk number -> cosine similarity, best first."""
+    def dense(self, query: np.ndarray, n: int, allowed: np.ndarray | None = None) -> dict[int, float]:
+        """Chunk number -> cosine similarity with the query vector, best first."""
         import faiss
 
         if n <= 0:
             return {}
-        query = self.embedder.embed_query(question)[None, :]
         params = None
         if allowed is not None:
             params = faiss.SearchParameters(sel=faiss.IDSelectorBatch(np.flatnonzero(allowed).astype("int64")))
-        scores, ids = self.data.dense.search(query, n, params=params)
+        scores, ids = self.data.dense.search(query[None, :], n, params=params)
         return {int(i): float(s) for i, s in zip(ids[0], scores[0]) if i >= 0}
 
-    def bm25(self, question: str, n: int, allowed: np.ndarray | None = None) -> dict[int, float]:
+    def bm25(self, tokens: list[str], n: int, allowed: np.ndarray | None = None) -> dict[int, float]:
         """Chunk number -> BM25 score, best first; chunks sharing no term with the question are left out."""
-        tokens = bm25_tokenize([question])
-        if n <= 0 or not tokens[0]:
+        if n <= 0 or not tokens:
             return {}
         docs, scores = self.data.bm25.retrieve(
-            tokens,
+            [tokens],
             k=n,
             show_progress=False,
             weight_mask=None if allowed is None else allowed.astype(np.float32),
         )
         return {int(d): float(s) for d, s in zip(docs[0], scores[0]) if s > 0}
 
-    def _complete(self, question: str, dense: dict[int, float], lexical: dict[int, float]) -> None:
+    def _complete(self, query: np.ndarray, tokens: list[str], dense: dict[int, float], lexical: dict[int, float]) -> None:
         """Score every candidate under both retrievers: a chunk only one of them ranked would
         otherwise count as zero for the other, however close it came."""
         union = list(dict.fromkeys([*dense, *lexical]))
         missing_dense = [i for i in union if i not in dense]
         if missing_dense:
-            query = self.embedder.embed_query(question)
             vectors = np.vstack([self.data.dense.reconstruct(i) for i in missing_dense])
             dense.update(zip(missing_dense, (vectors @ query).tolist()))
         missing_lexical = [i for i in union if i not in lexical]
-        tokens = bm25_tokenize([question])[0]
         if missing_lexical and tokens:
             known = [t for t in tokens if t in self.data.bm25.vocab_dict]
             if known:
@@ -114,12 +110,15 @@ class Retriever:
         allowed = self._allowed(sources, tags)
         pool = int(allowed.sum()) if allowed is not None else total
         n = min(max(self.candidates, k), pool)
-        dense = self.dense(question, n, allowed) if self.fusion != "bm25" else {}
-        lexical = self.bm25(question, n, allowed) if self.fusion != "dense" else {}
+        # the question is embedded and tokenized once; completion below reuses both
+        query = self.embedder.embed_query(question) if self.fusion != "bm25" else None
+        tokens = bm25_tokenize([question])[0] if self.fusion != "dense" else []
+        dense = self.dense(query, n, allowed) if query is not None else {}
+        lexical = self.bm25(tokens, n, allowed) if self.fusion != "dense" else {}
         dense_rank = {i: r for r, i in enumerate(dense, 1)}
         bm25_rank = {i: r for r, i in enumerate(lexical, 1)}
         if self.fusion == "weighted":
-            self._complete(question, dense, lexical)
+            self._complete(query, tokens, dense, lexical)
         scores = self._fuse(dense, lexical)
         best = sorted(scores, key=lambda i: (-scores[i], dense_rank.get(i, n + 1)))[:k]
         return [
