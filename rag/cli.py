@@ -49,6 +49,12 @@ def _fail(message: str, code: int = 1) -> None:
     raise typer.Exit(code)
 
 
+def _progress(disable: bool = False) -> Progress:
+    """A bar on stderr while long work runs; off when stderr is not a terminal (logs, pipes)."""
+    columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=err, transient=True, disable=disable or not err.is_terminal)
+
+
 def _print_json(data) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
@@ -63,9 +69,8 @@ def ingest(
 ) -> None:
     """Read the notes folder and update the index; only changed files are embedded again."""
     a = _assistant(notes_dir, index)
-    columns = (TextColumn("{task.description:<10}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
-        with Progress(*columns, console=err, transient=True, disable=as_json or not err.is_terminal) as bar:
+        with _progress(disable=as_json) as bar:
             tasks: dict[str, int] = {}
 
             def progress(stage: str, done: int, total: int) -> None:
@@ -298,10 +303,9 @@ fmt = lambda v: "–" if v is None else f"{v:.3f}"
 
 def _run_eval(kind: str, notes, index, **options):
     a = _assistant(notes, index)
-    columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     try:
         a.ingest()
-        with Progress(*columns, console=err, transient=True) as bar:
+        with _progress() as bar:
             task = bar.add_task(kind, total=None)
             update = lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total)
             return a.evaluate(kind, progress=update, **options)
