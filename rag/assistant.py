@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from functools import cached_property
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 from ingest.embed import Embedder
 from ingest.pipeline import IngestOptions, IngestStats, Progress, ingest_notes
@@ -18,6 +18,9 @@ from rag.prompt import PromptTemplate, chat_template_has_system_role, fit_to_win
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.types import Answer, Hit
+
+if TYPE_CHECKING:
+    from rag.interview.session import InterviewSession
 
 
 class Assistant:
@@ -191,6 +194,30 @@ class Assistant:
     def ask(self, question: str, **kwargs) -> Answer:
         return self.chat([{"role": "user", "content": question}], **kwargs)
 
+    def judge_client(self) -> LLMClient | None:
+        """A capable model that grades (evaluation, interviews), when one is configured."""
+        s = self.settings
+        return LLMClient(s.judge_base_url, s.judge_model or "", s.llm_api_key, s.llm_timeout) if s.judge_base_url else None
+
+    # ---- mock interviews -----------------------------------------------------------------------
+    def interview(
+        self,
+        topic: str | None = None,
+        n: int = 5,
+        mode: str = "concepts",
+        difficulty: str | None = None,
+        phrasing: str = "auto",
+        seed: int | None = None,
+        resume: str | None = None,
+    ) -> "InterviewSession":
+        """A mock interview over the notes. `phrasing`: "llm" (start the server if needed), "template",
+        or "auto" (the LLM if one is already up). `resume`: a saved session's id."""
+        from rag.interview.session import InterviewSession
+
+        if resume:
+            return InterviewSession.load(self, resume)
+        return InterviewSession.start(self, topic=topic, n=n, mode=mode, difficulty=difficulty, phrasing=phrasing, seed=seed)
+
     # ---- evaluation ----------------------------------------------------------------------------
     def evaluate(
         self,
@@ -216,8 +243,8 @@ class Assistant:
             if limit:
                 answerable = [q for q in questions if q.answerable][:limit]
                 questions = answerable + [q for q in questions if not q.answerable][: max(1, limit // 4)]
-            s = self.settings
-            judge = llm_judge(LLMClient(s.judge_base_url, s.judge_model or "", s.llm_api_key, s.llm_timeout)) if s.judge_base_url else None
+            client = self.judge_client()
+            judge = llm_judge(client) if client else None
             self.ensure_llm()
             results["answers"] = evaluate_answers(self, questions, judge, progress)
         if not results:

@@ -289,6 +289,60 @@ def serve(
     out.print(f"vLLM serving {state.model} at {state.base_url} (pid {state.pid}, log {state.log})")
 
 
+def _show_feedback(fb) -> None:
+    label = "" if fb.verdict == "graded" else f" [dim]({fb.verdict.replace('_', ' ')})[/]"
+    color = "green" if fb.score >= 7 else "yellow" if fb.score >= 4 else "red"
+    out.print(f"[bold {color}]Score {fb.score}/10[/]{label}")
+    for k in fb.covered:
+        out.print(f"  [green]✓[/] {escape(k.text)} [dim]— {escape(k.cite)}[/]", highlight=False)
+    for k in fb.missed:
+        out.print(f"  [red]✗[/] {escape(k.text)} [dim]— {escape(k.cite)}[/]", highlight=False)
+    out.print(f"[bold]Model answer[/] (from your notes): {escape(fb.model_answer)}", highlight=False)
+
+
+@app.command()
+def interview(
+    topic: Annotated[Optional[str], typer.Option("--topic", help="Only concepts whose heading, term or file contains this.")] = None,
+    n: Annotated[int, typer.Option("--n", help="How many questions.")] = 5,
+    mode: Annotated[str, typer.Option("--mode", help="concepts (your ML notes) or company (your interview-prep notes).")] = "concepts",
+    difficulty: Annotated[Optional[str], typer.Option("--difficulty", help="easy, medium or hard.")] = None,
+    phrasing: Annotated[str, typer.Option("--phrasing", help="auto (the LLM if it is up), llm, or template.")] = "auto",
+    resume: Annotated[Optional[str], typer.Option("--resume", help="Continue a saved session by its id.")] = None,
+    export: Annotated[Optional[Path], typer.Option("--export", help="Also write the transcript as Markdown here.")] = None,
+    seed: Annotated[Optional[int], typer.Option("--seed", help="Same seed, same questions (for a given history).")] = None,
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """A mock interview from your notes: one line per answer, graded with cited feedback. /skip, /quit."""
+    from rag.interview.session import InterviewError
+
+    a = _assistant(notes, index)
+    try:
+        session = a.interview(topic=topic, n=n, mode=mode, difficulty=difficulty, phrasing=phrasing, seed=seed, resume=resume)
+        out.print(f"[dim]Session {session.id}: {len(session.plan)} questions. One line per answer; /skip shows the answer, /quit saves for later.[/]")
+        while (q := session.next_question()) is not None:
+            out.print(f"\n[bold]Q{q.number}/{len(session.plan)}[/] [dim]{escape(q.kind)} · {escape(q.topic)}[/]")
+            out.print(escape(q.text), highlight=False)
+            try:
+                line = input("answer> ").strip()
+            except (EOFError, KeyboardInterrupt):
+                line = "/quit"
+            if line == "/quit":
+                out.print(f"\n[dim]Saved. Continue with: rag interview --resume {session.id}[/]")
+                break
+            _show_feedback(session.answer("" if line == "/skip" else line))
+    except (InterviewError, IndexProblem) as e:
+        _fail(str(e))
+    summary = session.summary()
+    if summary.answered:
+        out.print(f"\n[bold]Session {summary.session_id}[/]: mean {summary.mean_score}/10 over {summary.answered} answers")
+        for topic_name, score in sorted(summary.per_topic.items(), key=lambda kv: kv[1]):
+            out.print(f"  {score:>4}/10  {escape(topic_name)}", highlight=False)
+        if summary.weak_topics:
+            out.print("[yellow]Weak topics come back next session:[/] " + escape("; ".join(summary.weak_topics)))
+    out.print(f"transcript: {session.save()}" + (f", {session.export_markdown(export)}" if export else ""))
+
+
 eval_app = typer.Typer(help="Measure retrieval and answer quality on a question set.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 

@@ -66,6 +66,11 @@ class Settings(BaseSettings):
     judge_base_url: str | None = None
     judge_model: str | None = None
 
+    # mock interviews
+    interview_dir: Path | None = Field(None, description="sessions and Leitner boxes; default: beside the index")
+    interview_pass_score: float = Field(5.0, description="a score from here up moves a concept up a Leitner box")
+    interview_company_notes: list[str] = Field(default_factory=lambda: ["*interview*", "*prep*"], description="notes company mode draws from")
+
     # `rag serve`
     server_host: str = "127.0.0.1"
     server_port: int = 8000

@@ -24,7 +24,7 @@ def cli_env(tmp_path):
 
 
 def test_help_on_every_command():
-    for command in ([], ["ingest"], ["retrieve"], ["status"], ["ask"], ["chat"], ["serve"], ["model", "prepare"]):
+    for command in ([], ["ingest"], ["retrieve"], ["status"], ["ask"], ["chat"], ["interview"], ["serve"], ["model", "prepare"]):
         result = rag(*command, "--help")
         assert result.returncode == 0, result.stderr
         assert "Usage" in result.stdout
@@ -119,3 +119,25 @@ def test_eval_retrieval_command_writes_reports(shipped_index, tmp_path, cli_env)
     assert "hybrid" in result.stdout and "hit@2000" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["per_question.png", "recall_at_k.png", "report.json", "report.md"]
     assert "rag eval retrieval --configs bm25,hybrid" in (out / "report.md").read_text()
+
+
+def test_interview_session_with_piped_answers_writes_its_transcript(shipped_index, tmp_path, cli_env):
+    env = {**cli_env, "RAG_INTERVIEW_DIR": str(tmp_path / "interview")}
+    answers = "Dropout randomly drops neurons during training to prevent overfitting.\n/skip\nI don't know\n"
+    md = tmp_path / "transcript.md"
+    result = rag("interview", "--n", "3", "--seed", "4", "--index", str(shipped_index), "--export", str(md), input=answers, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("Model answer") == 3 and "Score" in result.stdout and "mean" in result.stdout
+    saved = json.loads(next((tmp_path / "interview" / "sessions").glob("*.json")).read_text())
+    assert [t["answer"] for t in saved["turns"]] == ["Dropout randomly drops neurons during training to prevent overfitting.", "", "I don't know"]
+    assert saved["turns"][2]["feedback"]["verdict"] == "dont_know" and saved["summary"]["answered"] == 3
+    assert saved["turns"][0]["question"]["text"] in md.read_text()
+
+    # leaving half-way saves; --resume picks up the question that was waiting
+    first = rag("interview", "--n", "2", "--index", str(shipped_index), input="/quit\n", env=env)
+    session_id = first.stdout.split("--resume ")[1].split()[0]
+    waiting = first.stdout.split("Q1/2")[1].splitlines()[1]
+    again = rag("interview", "--resume", session_id, "--index", str(shipped_index), input="a\nb\n", env=env)
+    assert again.returncode == 0 and waiting in again.stdout and again.stdout.count("Model answer") == 2
+    bad = rag("interview", "--topic", "no such topic anywhere", "--index", str(shipped_index), env=env)
+    assert bad.returncode == 1 and "no questions match topic" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1

@@ -76,3 +76,20 @@ def test_answer_evaluation_against_the_model(live):
         assert 0.0 <= summary.relevance <= 1.0 and summary.abstention in (0.0, 1.0)
         assert summary.method.startswith("embedding cosine")
     assert all(s.text for s in rag.per_question)
+
+
+def test_interview_questions_phrased_by_the_served_model(live, tmp_path):
+    """SmolLM2-135M writes a usable question for some concepts and rambles for others; what reaches
+    the user is always one question, from the model where it managed, from the template otherwise."""
+    from rag.interview.phrasing import valid_question
+
+    coach = Assistant(notes_dir="notes", index_dir=live.index_dir, settings=live.settings, interview_dir=tmp_path)
+    session = coach.interview(n=6, seed=0, phrasing="llm")
+    questions = []
+    while (q := session.next_question()) is not None:
+        questions.append(q)
+        session.answer("")
+    by_model = [q for q in questions if q.phrased_by == "llm"]
+    assert by_model, [q.text for q in questions]
+    for q, concept in zip(questions, session.plan):
+        assert valid_question(q.text, concept) or q.phrased_by == "template"

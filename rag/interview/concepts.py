@@ -1,0 +1,282 @@
+"""What a mock interview can ask about, found in the notes themselves.
+
+A chunk is cut into regions at the headings, bold terms ("**Term:** ...") and definition items
+("- Term: ...") inside it; each region with enough prose under a usable name is one `Concept`. Its kind
+follows the note's own shape: a "versus" heading is a comparison, a heading that is a question is a
+why/when question, a section with numbers and a worked example is a calculation, a display formula asks
+for the formula. The region's sentences and bullets are the key points an answer is graded against.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+import re
+from dataclasses import asdict, dataclass, field
+
+from ingest.chunking import SENTENCE_END, Chunk
+from ingest.markdown import FENCE
+from ingest.sections import DEFINITION, MD_HEADING, NUMBERED, clean_heading
+
+KINDS = ("definition", "compare", "why", "formula", "calculation")
+DIFFICULTY = {"definition": "easy", "compare": "medium", "why": "medium", "formula": "medium", "calculation": "hard"}
+COMPANY_KINDS = ("pitch", "ask", "background")
+
+BOLD_TERM = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*[*_]{2,3}([^*_\n]{2,60}?)[*_]{2,3}\s*:?\s*[*_]{0,3}\s*:?\s*(.*)$")
+TERM_IS = re.compile(r"^(?:An?|The)?\s*([A-Z][\w\-]*(?:\s[\w\-()]+){0,4}?)\s(?:is|are|refers to|means)\s(?:an?|the|one|used)\b")
+# headings that name a part of a section rather than a topic of its own
+GENERIC = re.compile(
+    r"^(?:example|examples|exercise|steps?.*|dumps?|conclusion|summary|implications|notes?|contents|intro|"
+    r"introduction|basics|given data|your data|in formula terms|an analogy|observations|further insights|"
+    r"key points.*|current relevance|other resources|image credits|training|compiling|make predictions|"
+    r"output|input|the input|the output|layer \d.*|in summary|flowchart|setting the scene|example in practice)$",
+    re.I,
+)
+CALCULATION = re.compile(r"\b(calculat\w*|example|exercise|compute|evaluate)\b", re.I)
+COMPARE = re.compile(r"\s(?:vs\.?|versus)\s|,.+\band\b|\band\b.+,|\bvs\b", re.I)
+PROS_CONS = re.compile(r"\b(pros|cons|advantages?|disadvantages?|drawbacks?|caveats?|limitations?|benefits?)\b", re.I)
+PITCH = re.compile(r"\b(wer bin ich|who am i|about me|pitch|self[- ]?intro\w*|introduction|vorstellung)\b", re.I)
+QUESTION_WORD = re.compile(r"^(why|when|how|what|which|should|can|is|are|do|does)\b", re.I)
+
+
+@dataclass
+class Concept:
+    key: str  # stable across sessions and re-ingests: Leitner boxes are kept by it
+    term: str
+    kind: str
+    topic: str  # the heading path the concept sits under
+    source: str
+    heading: str  # file title > heading path, how feedback cites the note
+    chunk_ids: list[str]
+    key_points: list[str]
+    prompt: str = ""  # a question the note asks itself (a bold "Why batchnorm?", an exercise line)
+    mode: str = "concepts"
+
+    @property
+    def difficulty(self) -> str:
+        return DIFFICULTY.get(self.kind, "medium")
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, data: dict) -> "Concept":
+        return cls(**data)
+
+
+@dataclass
+class _Region:
+    name: str | None
+    lines: list[str] = field(default_factory=list)
+    named_by: str = "heading"  # heading | bold | definition | sentence | chunk
+
+
+def _is_heading(line: str, source: str) -> str | None:
+    if m := MD_HEADING.match(line):
+        return clean_heading(m.group(2))
+    if not source.endswith(".md") and (m := NUMBERED.match(line.strip())) and len(line) <= 80 and line.strip()[-1] not in ".:":
+        return clean_heading(m.group(2))
+    return None
+
+
+def _name(text: str) -> str:
+    """ "7.  **XLA**" → "XLA": the number orders the note, it is not part of the concept's name."""
+    return re.sub(r"^\d+(?:\.\d+)*\.?\s+", "", clean_heading(text)).strip()
+
+
+def _regions(chunk: Chunk) -> list[_Region]:
+    first = chunk.heading_path[-1] if chunk.heading_path else chunk.title
+    regions = [_Region(_name(first), named_by="chunk")]
+    in_code = False
+    for line in chunk.text.splitlines():
+        if FENCE.match(line):
+            in_code = not in_code
+        if not in_code and (name := _is_heading(line, chunk.source)):
+            regions.append(_Region(_name(name)))
+            continue
+        if not in_code and not line.startswith((" ", "\t")) and (m := BOLD_TERM.match(line) or DEFINITION.match(line)):
+            regions.append(
+                _Region(_name(m.group(1)), named_by="bold" if line.lstrip("-*+ 0123456789.)").startswith(("*", "_")) else "definition")
+            )
+            rest = m.group(2) if m.re is BOLD_TERM else line.split(":", 1)[1]
+            if rest.strip():
+                regions[-1].lines.append(rest.strip())
+            continue
+        regions[-1].lines.append(line)
+    return [r for r in regions if any(l.strip() for l in r.lines)]
+
+
+def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> list[str]:
+    """The region's sentences and bullets, without code, display formulas, tables and fragments.
+    The note's own questions ("How can batch norm be demonstrated?") are no points to cover, except
+    where the questions are the content (company mode: what to ask the interviewer)."""
+    points: list[str] = []
+    in_code = in_math = False
+    paragraph: list[str] = []
+
+    def flush() -> None:
+        text = " ".join(paragraph)
+        paragraph.clear()
+        points.extend(s for s in SENTENCE_END.split(text) if s)
+
+    for raw in lines:
+        line = raw.strip()
+        if FENCE.match(raw):
+            in_code = not in_code
+            flush()
+            continue
+        if line.startswith("$$"):
+            in_math = not (in_math or (line.endswith("$$") and len(line) > 2))
+            flush()
+            continue
+        if in_code or in_math or line.startswith("|"):
+            continue
+        if not line:
+            flush()
+        elif re.match(r"^([-*+•]|\d+[.)])\s", line):
+            flush()
+            paragraph.append(re.sub(r"^([-*+•]|\d+[.)])\s+", "", line))
+            flush()
+        else:
+            paragraph.append(line)
+    flush()
+    cleaned = [" ".join(re.sub(r"[*_`]{1,3}", "", p).split()) for p in points]
+    kept = [p for p in cleaned if len(re.findall(r"[A-Za-zÀ-ÿ]{2,}", p)) >= 3 and not re.match(r"^sources?\s*:", p, re.I)]
+    return [p for p in kept if questions or not p.endswith("?")][:limit]
+
+
+def _kind(region: _Region, text: str) -> tuple[str, str]:
+    """(kind, the note's own question if it has one)."""
+    name = region.name or ""
+    if name.endswith("?") or QUESTION_WORD.match(name):
+        return "why", name if name.endswith("?") else name + "?"
+    numbers = len(re.findall(r"\d+\.\d+|\d+\s*[=×*·]", text))
+    if CALCULATION.search(name) and numbers >= 2:
+        asked = next(
+            (l.strip() for l in region.lines if re.match(r"^\s*(calculate|compute|evaluate|work)\b", l, re.I) or l.strip().endswith("?")),
+            "",
+        )
+        return "calculation", asked
+    if COMPARE.search(name):
+        return "compare", ""
+    if PROS_CONS.search(name) or PROS_CONS.search(text[:200]):
+        return "why", ""
+    if "$$" in text and region.named_by in ("heading", "chunk"):
+        return "formula", ""
+    return "definition", ""
+
+
+def _concept_key(source: str, term: str, kind: str) -> str:
+    return hashlib.sha1(f"{source}\0{term.lower()}\0{kind}".encode()).hexdigest()[:12]
+
+
+def _usable(name: str | None) -> bool:
+    # a "heading" ending in a full stop is a step of a procedure ("Feed the training data to the model.")
+    if not name or GENERIC.match(name.strip()) or len(name.split()) > 9 or name.endswith("."):
+        return False
+    return re.search(r"[A-Za-z]{3}", name) is not None
+
+
+def _company_kind(region: _Region, chunk: Chunk) -> str | None:
+    """pitch (the self-introduction), ask (questions for the interviewer) or background (the company)."""
+    name = region.name or chunk.title
+    lines = [l for l in region.lines if l.strip()]
+    questions = [l for l in lines if l.strip().endswith("?")]
+    if PITCH.search(name):
+        return "pitch"
+    if len(questions) >= 2 and len(questions) * 2 >= len(lines):
+        return "ask"
+    company = company_name(chunk.title)
+    if (
+        region.named_by in ("heading", "chunk")
+        and name != chunk.title
+        and company.lower() in " > ".join([*chunk.heading_path, name]).lower()
+    ):
+        return "background"
+    return None
+
+
+def concepts_from_chunks(chunks: list[Chunk], min_points: int = 1) -> list[Concept]:
+    found: dict[str, Concept] = {}
+    for chunk in chunks:
+        for region in _regions(chunk):
+            text = "\n".join(region.lines)
+            name = region.name
+            if name == chunk.title or _company_kind(region, chunk) in ("pitch", "ask"):
+                continue  # a whole note is no concept; the interview-prep parts belong to company mode
+            if not _usable(name):
+                # "Example:" under "Gini Index" is the Gini index's example
+                name = next((h for h in reversed(chunk.heading_path) if _usable(h)), None)
+                if name is None or not CALCULATION.search(region.name or ""):
+                    continue
+                region = _Region(f"{name} example", region.lines, region.named_by)
+            kind, asked = _kind(region, text)
+            if kind == "calculation":
+                name = region.name.removesuffix(" example")
+            points = key_points(region.lines)
+            if len(points) < min_points:
+                continue
+            key = _concept_key(chunk.source, name, kind)
+            if key in found:
+                continue
+            key = _concept_key(chunk.source, name, kind)
+            found[key] = Concept(
+                key=key,
+                term=name,
+                kind=kind,
+                topic=chunk.heading,
+                source=chunk.source,
+                heading=chunk.heading
+                if region.named_by == "chunk" or name in map(_name, chunk.heading_path)
+                else f"{chunk.heading} > {name}",
+                chunk_ids=[chunk.id],
+                key_points=points,
+                prompt=asked,
+            )
+    return list(found.values())
+
+
+def company_notes(chunks: list[Chunk], patterns: list[str]) -> list[Chunk]:
+    return [c for c in chunks if any(fnmatch.fnmatch(c.source.lower(), p.lower()) for p in patterns) or "interview" in c.tags]
+
+
+def company_name(title: str) -> str:
+    """ "Accenture Prep" → "Accenture": the note's title without the words that say what it is for."""
+    words = [w for w in re.split(r"[\s_-]+", title) if w.lower() not in {"prep", "preparation", "interview", "notes", "vorbereitung"}]
+    return " ".join(words) or title
+
+
+def company_concepts(chunks: list[Chunk]) -> list[Concept]:
+    """Self-introduction, questions for the interviewer, and what the notes say about the company."""
+    found: list[Concept] = []
+    for chunk in chunks:
+        for region in _regions(chunk):
+            kind = _company_kind(region, chunk)
+            if kind is None:
+                continue
+            name = region.name or chunk.title
+            path = " > ".join(chunk.heading_path if chunk.heading_path[-1:] == [name] else [*chunk.heading_path, name])
+            points = key_points(region.lines, questions=kind == "ask")
+            if not points or any(c.term == name for c in found):
+                continue  # a section continued in the next chunk is one thing to practise
+            found.append(
+                Concept(
+                    key=_concept_key(chunk.source, name, kind),
+                    term=name,
+                    kind=kind,
+                    topic=f"{chunk.title} > {name}",
+                    source=chunk.source,
+                    heading=f"{chunk.title} > {path}" if name != chunk.title else chunk.title,
+                    chunk_ids=[chunk.id],
+                    key_points=points,
+                    mode="company",
+                )
+            )
+    return found
+
+
+def matches_topic(concept: Concept, topic: str | None) -> bool:
+    if not topic:
+        return True
+    needle = topic.lower()
+    return needle in concept.topic.lower() or needle in concept.term.lower() or needle in concept.source.lower()

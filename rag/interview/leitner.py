@@ -1,0 +1,66 @@
+"""Leitner boxes on disk: a concept answered well moves up a box, one answered badly goes back to box 1,
+and sessions ask from the lowest boxes first, so weak topics come back."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from rag.interview.concepts import Concept
+
+TOP_BOX = 5
+
+
+class LeitnerBoxes:
+    def __init__(self, path: Path):
+        self.path = path
+        self.cards: dict[str, dict] = self._read()
+
+    def _read(self) -> dict[str, dict]:
+        try:
+            return json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return {}
+        except ValueError:
+            # a damaged box file costs the schedule, never the session
+            return {}
+
+    def box(self, key: str) -> int | None:
+        card = self.cards.get(key)
+        return card["box"] if card else None
+
+    def record(self, concept: Concept, score: float, pass_score: float) -> int:
+        self.cards = self._read()  # another session (a UI tab) may have written since we loaded
+        old = self.box(concept.key) or 1  # a new card sits in box 1; answered well, it leaves it
+        new = min(old + 1, TOP_BOX) if score >= pass_score else 1
+        self.cards[concept.key] = {
+            "box": new,
+            "term": concept.term,
+            "topic": concept.topic,
+            "last_score": score,
+            "seen": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        }
+        self._write()
+        return new
+
+    def _write(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".leitner-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(self.cards, f, indent=1, ensure_ascii=False)
+        os.replace(tmp, self.path)
+
+    def order(self, concepts: list[Concept], rng: random.Random) -> list[Concept]:
+        """Box 1 (missed before) first, then never asked, then boxes 2-5; oldest first within a box."""
+
+        def rank(c: Concept) -> tuple:
+            card = self.cards.get(c.key)
+            if card is None:
+                return (1, 0, rng.random())
+            return (0 if card["box"] == 1 else card["box"], card["seen"], rng.random())
+
+        return sorted(concepts, key=rank)
