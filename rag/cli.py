@@ -343,6 +343,28 @@ def interview(
     out.print(f"transcript: {session.save()}" + (f", {session.export_markdown(export)}" if export else ""))
 
 
+@app.command()
+def ui(
+    port: Annotated[Optional[int], typer.Option("--port", help="Default: ui_port (7860).")] = None,
+    host: Annotated[Optional[str], typer.Option("--host", help="Default 127.0.0.1; anything else needs --auth.")] = None,
+    auth: Annotated[Optional[str], typer.Option("--auth", help="user:password for a login page.")] = None,
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """The browser app: chat, mock interview, library and evaluation."""
+    from ui.app import UISetupError, check_binding, launch
+
+    a = _assistant(notes, index)
+    s = a.settings
+    host, port, auth = host or s.ui_host, port or s.ui_port, auth or s.ui_auth
+    try:
+        check_binding(host, auth)
+        out.print(f"notes-rag UI on http://{host}:{port} (Ctrl-C stops it)" + (" with a login" if auth else ""))
+        launch(a, host, port, auth)
+    except (UISetupError, OSError) as e:
+        _fail(str(e))
+
+
 eval_app = typer.Typer(help="Measure retrieval and answer quality on a question set.", no_args_is_help=True)
 app.add_typer(eval_app, name="eval")
 

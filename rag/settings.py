@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     interview_pass_score: float = Field(5.0, description="a score from here up moves a concept up a Leitner box")
     interview_company_notes: list[str] = Field(default_factory=lambda: ["*interview*", "*prep*"], description="notes company mode draws from")
 
+    # `rag ui`
+    ui_host: str = "127.0.0.1"
+    ui_port: int = 7860
+    ui_auth: str | None = Field(None, description="user:password; required to bind anywhere but loopback")
+    ui_upload_max_mb: int = 20
+    ui_concurrency: int = Field(4, description="questions answered at once; more wait in the queue")
+
     # `rag serve`
     server_host: str = "127.0.0.1"
     server_port: int = 8000

@@ -7,6 +7,13 @@ cd "$(dirname "$0")/.."
 extras="${1:-cpu}"          # "cpu" for the app, "cpu,dev" for the tests
 venv=.venv
 stamp="$venv/.bootstrap-$(echo "$extras" | tr ',' '-')"
+
+# The UI tests drive Debian's Chromium (Playwright with executable_path); it is a system package.
+if [[ ",$extras," == *",dev,"* ]] && [ ! -x /usr/bin/chromium ]; then
+  echo "bootstrap: installing Debian's chromium for the browser tests" >&2
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium >/dev/null
+fi
 want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0

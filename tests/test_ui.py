@@ -1,0 +1,138 @@
+"""The Gradio app in a real headless Chromium (Debian's), driven by Playwright, against a real index
+and the session's real vLLM server."""
+
+import shutil
+
+import pytest
+from helpers import NOTES, free_port, write
+
+from rag import Assistant
+from ui.app import App, UISetupError, check_binding, launch
+from ui.uploads import UploadRefused, safe_name
+
+CHROMIUM = "/usr/bin/chromium"
+# a plain-text note keeps every character verbatim: what the browser gets is exactly this
+HOSTILE = """ZEBRA CALIBRATION
+
+Zebra calibration of flamingo sensors <script>window.__pwned = 1</script> is done twice a year.
+<img src="x" onerror="window.__pwned = 2"> The flamingo sensor drift is measured in parts per zebra.
+"""
+
+
+@pytest.fixture(scope="module")
+def app_url(shipped_index, vllm_settings, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui")
+    notes = root / "notes"
+    shutil.copytree(NOTES, notes)
+    write(notes, "hostile-note.txt", HOSTILE)
+    index = root / "index"
+    shutil.copytree(shipped_index, index)
+    assistant = Assistant(notes_dir=notes, index_dir=index, settings=vllm_settings, interview_dir=root / "interview")
+    assert assistant.ingest().added == 1  # only the new note is embedded
+    port = free_port()
+    demo = launch(assistant, "127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}"
+    demo.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, app_url):
+    context = browser.new_context(viewport={"width": 1280, "height": 1000})
+    page = context.new_page()
+    page.goto(app_url)
+    page.wait_for_selector("#question textarea")
+    yield page
+    context.close()
+
+
+def test_chat_streams_an_answer_with_source_cards(page, artifacts):
+    page.fill("#question textarea", "What does batch normalization do?")
+    page.click("#ask")
+    page.wait_for_selector("#sources .source-card", timeout=120_000)
+    cards = page.locator("#sources .source-card")
+    assert cards.count() >= 1 and "ml-fundamentals.md" in page.inner_text("#sources")
+    reply = page.locator("#chat .message").last.inner_text()
+    assert len(reply.split()) >= 5
+    page.locator("#sources details").first.click()  # the whole passage opens under the card
+    assert len(page.locator("#sources details pre").first.inner_text()) > len(cards.first.locator("div").nth(1).inner_text()) * 0.5
+    page.screenshot(path=str(artifacts / "ui-chat.png"), full_page=True)
+
+
+def test_two_question_interview(page, artifacts):
+    page.get_by_role("tab", name="Interview").click()
+    page.fill("#iv-topic textarea", "reinforcement")
+    page.locator("#iv-n input[type=number]").fill("2")
+    page.locator("#iv-n input[type=number]").press("Enter")
+    page.click("#iv-start")
+    page.wait_for_selector("#iv-question h3")
+    assert "Question 1 of 2" in page.inner_text("#iv-progress")
+    first = page.inner_text("#iv-question h3")
+    page.fill("#iv-answer textarea", "The agent takes actions in states and receives rewards; the policy maps states to actions.")
+    page.click("#iv-submit")
+    page.wait_for_selector("#iv-feedback .score-line")
+    assert "Question 2 of 2" in page.inner_text("#iv-progress") and page.inner_text("#iv-question h3") != first
+    assert "Model answer" in page.inner_text("#iv-feedback")
+    page.fill("#iv-answer textarea", "I don't know")
+    page.click("#iv-submit")
+    page.wait_for_selector("#iv-summary h3")
+    assert "Score 0.0/10" in page.inner_text("#iv-feedback") and "Session summary" in page.inner_text("#iv-summary")
+    assert page.locator("#iv-download").is_visible()
+    page.screenshot(path=str(artifacts / "ui-interview.png"), full_page=True)
+
+
+def test_upload_a_note_and_find_it_by_search(page, tmp_path, artifacts):
+    page.get_by_role("tab", name="Library").click()
+    note = write(tmp_path, "okapi-notes.md", "# Okapi gradient\nThe okapi gradient is a made-up optimiser that steps twice per quokka.\n")
+    page.locator("#lib-upload input[type=file]").set_input_files(str(note))
+    page.wait_for_selector("#lib-result:has-text('Saved okapi-notes.md')", timeout=60_000)
+    assert "okapi-notes.md" in page.inner_text("#lib-result")
+    page.fill("#lib-search textarea", "okapi gradient quokka")
+    page.locator("#lib-search textarea").press("Enter")
+    page.wait_for_selector("#lib-results .hit-card")
+    assert "okapi-notes.md" in page.locator("#lib-results .hit-card").first.inner_text()
+    page.screenshot(path=str(artifacts / "ui-library.png"), full_page=True)
+
+
+def test_a_note_with_a_script_tag_shows_as_text_and_never_runs(page, artifacts):
+    page.get_by_role("tab", name="Library").click()
+    page.fill("#lib-search textarea", "zebra calibration of flamingo sensors")
+    page.locator("#lib-search textarea").press("Enter")
+    page.wait_for_selector("#lib-results .hit-card")
+    shown = page.inner_text("#lib-results")
+    assert "<script>window.__pwned = 1</script>" in shown and 'onerror="window.__pwned = 2"' in shown
+    assert page.evaluate("window.__pwned") is None
+    assert page.locator("#lib-results img").count() == 0
+    page.screenshot(path=str(artifacts / "ui-hostile.png"), full_page=True)
+
+
+def test_llm_down_gives_passages_and_a_visible_notice(shipped_index):
+    dead = Assistant(notes_dir=NOTES, index_dir=shipped_index, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False)
+    *_, (chat, cards, notice) = App(dead).respond("What is dropout?", [], 3, "", 0.0)
+    assert "LLM is unavailable" in notice and "source-card" in cards
+    assert chat[-1]["role"] == "assistant" and "[1]" in chat[-1]["content"]
+
+
+@pytest.mark.parametrize("name", ["../evil.md", "/etc/passwd.md", "a/b.md", "..\\x.md", "C:evil.md", "nul\x00.md", ".hidden.md", "run.sh", "..", "x" * 300 + ".md"])
+def test_upload_names_that_could_escape_are_refused(name):
+    with pytest.raises(UploadRefused):
+        safe_name(name)
+
+
+def test_binding_off_loopback_requires_a_login():
+    assert check_binding("127.0.0.1", None) is None
+    with pytest.raises(UISetupError, match="without a login"):
+        check_binding("0.0.0.0", None)
+    assert check_binding("0.0.0.0", "me:secret") == ("me", "secret")
+    with pytest.raises(UISetupError):
+        check_binding("0.0.0.0", "nopassword")

@@ -1,0 +1,263 @@
+"""The Gradio app: chat, mock interview, library and evaluation, all through the `Assistant` API."""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+from html import escape
+from pathlib import Path
+
+import gradio as gr
+
+from rag.assistant import Assistant
+from rag.interview.session import DIFFICULTIES, MODES, InterviewError
+from rag.types import Answer
+from ui.render import CSS, feedback_card, hit_cards, source_cards
+from ui.uploads import ALLOWED, UploadRefused, save_upload
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class UISetupError(ValueError):
+    """The app would not be safe or could not start as asked; the message says what to set."""
+
+
+def check_binding(host: str, auth: str | None) -> tuple[str, str] | None:
+    """Off loopback, anyone on the network could read the notes: require a login there."""
+    if auth:
+        user, sep, password = auth.partition(":")
+        if not (sep and user and password):
+            raise UISetupError("ui_auth must look like user:password")
+        return user, password
+    if host not in LOOPBACK:
+        raise UISetupError(f"binding to {host} would show your notes to the network without a login; set --auth user:password (or RAG_UI_AUTH), or bind to 127.0.0.1")
+    return None
+
+
+class App:
+    def __init__(self, assistant: Assistant):
+        self.base = assistant
+        self._variants: dict[tuple[str, float], Assistant] = {}
+        self._lock = threading.Lock()
+
+    def assistant_for(self, endpoint: str, temperature: float) -> Assistant:
+        """The chat tab's endpoint and temperature, each pair with its own Assistant (and LLM client)."""
+        s = self.base.settings
+        key = (endpoint.strip() or s.llm_base_url, float(temperature))
+        if key == (s.llm_base_url, s.llm_temperature):
+            return self.base
+        with self._lock:
+            if key not in self._variants:
+                self._variants[key] = Assistant(settings=s, llm_base_url=key[0], llm_temperature=key[1])
+            return self._variants[key]
+
+    # ---- chat ----------------------------------------------------------------------------------
+    def respond(self, message: str, history: list[dict], k: int, endpoint: str, temperature: float):
+        """Yields (chat, cards, notice) as the answer streams."""
+        message = (message or "").strip()
+        if not message:
+            yield history, gr.skip(), gr.skip()
+            return
+        a = self.assistant_for(endpoint, temperature)
+        history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
+        notice = ""
+        if a.settings.llm_autostart and not a.llm.is_up():
+            notice = "Starting the local model (about a minute on a CPU); it stays up for the next question."
+        yield history, "", notice
+        text = ""
+        for piece in a.stream_chat([{"role": m["role"], "content": m["content"]} for m in history[:-1]], k=int(k)):
+            if isinstance(piece, Answer):
+                answer = piece
+                break
+            text += piece
+            history[-1] = {"role": "assistant", "content": text}
+            yield history, gr.skip(), gr.skip()
+        history[-1] = {"role": "assistant", "content": answer.text}
+        yield history, source_cards(answer.sources), self._notice(answer)
+
+    @staticmethod
+    def _notice(answer: Answer) -> str:
+        if not answer.llm_used:
+            return f"**The LLM is unavailable — these are the best passages from your notes, without an answer.** ({answer.error})"
+        if answer.error:
+            return f"**The answer stopped early:** {answer.error}"
+        return answer.notice or ""
+
+    # ---- interview -----------------------------------------------------------------------------
+    def start_interview(self, topic: str, mode: str, n: int, difficulty: str):
+        try:
+            session = self.base.interview(topic=topic.strip() or None, n=int(n), mode=mode, difficulty=None if difficulty == "any" else difficulty)
+        except InterviewError as e:
+            return None, f"**{escape(str(e))}**", "", "", "", gr.update(value=None, visible=False)
+        return (session, *self._ask(session), "", "", gr.update(value=None, visible=False))
+
+    def _ask(self, session) -> tuple[str, str]:
+        q = session.next_question()
+        if q is None:
+            return "", f"Done: {len(session.turns)} of {len(session.plan)} answered."
+        return (
+            f"### Q{q.number}. {escape(q.text)}\n\n*{escape(q.kind)}, {escape(q.difficulty)} · {escape(q.source)} › {escape(q.topic)}*",
+            f"Question {q.number} of {len(session.plan)}",
+        )
+
+    def answer_interview(self, session, answer: str):
+        if session is None or session.current is None:
+            return session, gr.skip(), gr.skip(), "<p>Start a session first.</p>", gr.skip(), gr.skip(), gr.skip()
+        fb = session.answer(answer or "")
+        question, progress = self._ask(session)
+        summary = self._summary(session) if session.done else ""
+        transcript = session.export_markdown() if session.done else None
+        return session, question, progress, feedback_card(fb), "", summary, gr.update(value=transcript and str(transcript), visible=transcript is not None)
+
+    @staticmethod
+    def _summary(session) -> str:
+        s = session.summary()
+        rows = "\n".join(f"| {escape(t)} | {v}/10 |" for t, v in sorted(s.per_topic.items(), key=lambda kv: kv[1]))
+        weak = f"\n\nWeak topics come back next session: {escape('; '.join(s.weak_topics))}" if s.weak_topics else ""
+        return f"### Session summary\nMean {s.mean_score}/10 over {s.answered} answers.\n\n| topic | score |\n|---|---|\n{rows}{weak}"
+
+    # ---- library -------------------------------------------------------------------------------
+    def library(self):
+        info = self.base.status()
+        head = f"Notes folder: `{info['notes_dir']}` · index: `{info['index_dir']}`"
+        if not info["indexed"]:
+            return head + "\n\nNot indexed yet: press **Ingest**.", []
+        head += f"\n\n**{info['files']} files, {info['chunks']} chunks** · {info['embedding_model']} · {info['index_type']} index"
+        return head, [[name, n] for name, n in info["per_file"].items()]
+
+    def ingest(self, rebuild: bool, progress=gr.Progress()):
+        def report(stage: str, done: int, total: int) -> None:
+            progress((done, total or 1), desc=stage)
+
+        try:
+            stats = self.base.ingest(rebuild=rebuild, progress=report, lock_wait_seconds=60)
+        except Exception as e:  # shown to the user; the previous index stays in use
+            return f"**Ingest failed:** {escape(str(e))}", *self.library()
+        lines = [f"Indexed {stats.files} files, {stats.chunks} chunks (+{stats.added} new, {stats.updated} changed, -{stats.removed} removed) in {stats.seconds:.1f} s"]
+        lines += [f"- skipped: {escape(str(s))}" for s in stats.skipped] + [f"- warning: {escape(w)}" for w in stats.warnings]
+        return "\n".join(lines), *self.library()
+
+    def upload(self, files: list[str] | None, progress=gr.Progress()):
+        saved, refused = [], []
+        limit = self.base.settings.ui_upload_max_mb * 1_000_000
+        for path in files or []:
+            try:
+                saved.append(save_upload(self.base.notes_dir, Path(path).name, Path(path), limit).name)
+            except UploadRefused as e:
+                refused.append(str(e))
+        message = "\n".join([f"Refused {escape(r)}" for r in refused])
+        if saved:
+            result, head, table = self.ingest(False, progress)
+            message = f"Saved {', '.join(escape(s) for s in saved)}.\n\n{result}\n\n{message}"
+            return message, head, table, None
+        return message or "No file given.", *self.library(), None
+
+    def search(self, query: str, k: int) -> str:
+        if not (query or "").strip():
+            return ""
+        return hit_cards(self.base.retrieve(query, k=int(k)))
+
+    # ---- evaluation ----------------------------------------------------------------------------
+    def evaluate(self, dataset: str, configs: list[str], split: str, progress=gr.Progress()):
+        from eval.report import write_report
+
+        if not configs:
+            return [], None, "Choose at least one configuration."
+        try:
+            report = self.base.evaluate(
+                "retrieval", configs=configs, dataset=Path(dataset) if dataset.strip() else None, split=split,
+                progress=lambda stage, done, total: progress((done, total or 1), desc=stage),
+            )
+        except (ValueError, OSError) as e:
+            return [], None, f"**{escape(str(e))}**"
+        out = Path(tempfile.mkdtemp(prefix="notes-rag-eval-"))
+        recall_png, _ = write_report(report, out)
+        rows = [[r.name, r.chunks, round(r.hit_at_2000, 3), *(round(r.metrics[m], 3) for m in ("recall@1", "recall@5", "mrr@10", "ndcg@10"))] for r in report.results]
+        return rows, str(recall_png), f"{report.questions} questions ({report.split}) · report in `{out}`"
+
+    # ---- layout --------------------------------------------------------------------------------
+    def build(self) -> gr.Blocks:
+        s = self.base.settings
+        with gr.Blocks(title="notes-rag") as demo:
+            gr.Markdown("## notes-rag — answers from your own ML notes")
+            with gr.Tab("Chat"):
+                chatbot = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, allow_tags=False, elem_id="chat")
+                notice = gr.Markdown(elem_id="chat-notice")
+                with gr.Row():
+                    question = gr.Textbox(placeholder="Ask about your notes…", show_label=False, scale=5, elem_id="question")
+                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+                new = gr.Button("New conversation", size="sm")
+                cards = gr.HTML(elem_id="sources")
+                with gr.Accordion("Settings", open=False):
+                    k = gr.Slider(1, 10, value=s.top_k, step=1, label="passages (top-k)")
+                    endpoint = gr.Textbox(value=s.llm_base_url, label="model endpoint (OpenAI-compatible)")
+                    temperature = gr.Slider(0.0, 1.5, value=s.llm_temperature, step=0.1, label="temperature")
+                for trigger in (send.click, question.submit):
+                    trigger(self.respond, [question, chatbot, k, endpoint, temperature], [chatbot, cards, notice]).then(lambda: "", None, question)
+                new.click(lambda: ([], "", ""), None, [chatbot, cards, notice])
+
+            with gr.Tab("Interview"):
+                session = gr.State(None)
+                with gr.Row():
+                    topic = gr.Textbox(label="topic (empty: any)", elem_id="iv-topic")
+                    mode = gr.Radio(list(MODES), value="concepts", label="mode")
+                    n = gr.Slider(1, 10, value=5, step=1, label="questions", elem_id="iv-n")
+                    difficulty = gr.Dropdown(["any", *DIFFICULTIES], value="any", label="difficulty")
+                start = gr.Button("Start session", variant="primary", elem_id="iv-start")
+                progress_md = gr.Markdown(elem_id="iv-progress")
+                question_md = gr.Markdown(elem_id="iv-question")
+                answer = gr.Textbox(label="your answer", lines=4, elem_id="iv-answer")
+                submit = gr.Button("Submit answer", elem_id="iv-submit")
+                feedback = gr.HTML(elem_id="iv-feedback")
+                summary = gr.Markdown(elem_id="iv-summary")
+                transcript = gr.DownloadButton("Download transcript", visible=False, elem_id="iv-download")
+                start.click(self.start_interview, [topic, mode, n, difficulty], [session, question_md, progress_md, feedback, summary, transcript])
+                submit.click(self.answer_interview, [session, answer], [session, question_md, progress_md, feedback, answer, summary, transcript])
+
+            with gr.Tab("Library"):
+                head, table = self.library()
+                library_md = gr.Markdown(head, elem_id="lib-status")
+                with gr.Row():
+                    rebuild = gr.Checkbox(label="rebuild from scratch")
+                    ingest = gr.Button("Ingest / re-ingest", elem_id="lib-ingest")
+                ingest_md = gr.Markdown(elem_id="lib-result")
+                upload = gr.File(label=f"Upload notes ({', '.join(ALLOWED)}; up to {s.ui_upload_max_mb} MB)", file_count="multiple", file_types=list(ALLOWED), type="filepath", elem_id="lib-upload")
+                files = gr.Dataframe(table, headers=["file", "chunks"], label="per-file chunks", interactive=False)
+                with gr.Row():
+                    search_box = gr.Textbox(label="search the index (raw retrieval, no LLM)", scale=5, elem_id="lib-search")
+                    search_k = gr.Slider(1, 20, value=s.top_k, step=1, label="k", scale=1)
+                results = gr.HTML(elem_id="lib-results")
+                ingest.click(self.ingest, [rebuild], [ingest_md, library_md, files])
+                upload.upload(self.upload, [upload], [ingest_md, library_md, files, upload])
+                search_box.submit(self.search, [search_box, search_k], results)
+
+            with gr.Tab("Evaluation"):
+                from eval.report import CONFIGS
+
+                dataset = gr.Textbox(label="question set (JSONL; empty: the shipped one)")
+                configs = gr.CheckboxGroup(list(CONFIGS), value=["bm25", "dense", "hybrid"], label="configurations")
+                split = gr.Radio(["dev", "test", "all"], value="test", label="split")
+                run = gr.Button("Run retrieval evaluation", elem_id="ev-run")
+                eval_md = gr.Markdown()
+                eval_table = gr.Dataframe(headers=["configuration", "chunks", "hit@2000", "recall@1", "recall@5", "MRR@10", "nDCG@10"], interactive=False)
+                plot = gr.Image(label="recall@k", type="filepath")
+                run.click(self.evaluate, [dataset, configs, split], [eval_table, plot, eval_md])
+        # questions queue instead of failing; vLLM batches the ones that run together
+        return demo.queue(default_concurrency_limit=s.ui_concurrency)
+
+
+def launch(assistant: Assistant, host: str, port: int, auth: str | None = None, block: bool = True):
+    credentials = check_binding(host, auth)
+    demo = App(assistant).build()
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=credentials,
+        prevent_thread_lock=not block,
+        ssr_mode=False,
+        quiet=True,
+        css=CSS,
+        max_file_size=assistant.settings.ui_upload_max_mb * 1_000_000,
+        footer_links=[],
+    )
+    return demo
