@@ -60,7 +60,8 @@ class IngestOptions:
     embedding_model: str
     chunk_tokens: int = 200
     overlap_tokens: int = 40
-    index_type: str = "flat"
+    index_type: str = "auto"
+    hnsw_above: int = 200_000
     rebuild: bool = False
     lock_wait_seconds: float = 0.0
 
@@ -77,9 +78,14 @@ def _rebuild_reason(old: Manifest | None, opts: IngestOptions) -> str | None:
         return f"embedding model changed ({old.embedding_model} -> {opts.embedding_model}); every note is embedded again"
     if (old.chunk_tokens, old.overlap_tokens) != (opts.chunk_tokens, opts.overlap_tokens):
         return "chunk size changed; every note is split and embedded again"
-    if old.index_type != opts.index_type:
-        return f"index type changed ({old.index_type} -> {opts.index_type})"
     return None
+
+
+def resolve_index_type(index_type: str, chunks: int, hnsw_above: int) -> str:
+    """"auto": exact search while it is fast enough, HNSW beyond (docs/benchmarks.md, "Retrieval at scale")."""
+    if index_type != "auto":
+        return index_type
+    return "hnsw" if chunks > hnsw_above else "flat"
 
 
 def ingest_notes(
@@ -137,7 +143,11 @@ def ingest_notes(
             stats.removed = len(set(reuse.files) - set(files))
 
         stats.files = len(entries)
-        if not stats.changed:
+        index_type = resolve_index_type(opts.index_type, len(kept_ids) + len(to_embed), opts.hnsw_above)
+        if reuse and not stats.changed and reuse.index_type != index_type:
+            # only the FAISS index is built anew from the stored vectors; nothing is embedded again
+            stats.rebuilt_because = f"index type changed ({reuse.index_type} -> {index_type}); vectors reused"
+        elif not stats.changed:
             stats.chunks = sum(len(e.chunks) for e in entries.values())
             stats.seconds = time.perf_counter() - started
             return stats
@@ -158,7 +168,7 @@ def ingest_notes(
             dimension=all_vectors.shape[1] if len(all_chunks) else embedder.dimension,
             chunk_tokens=opts.chunk_tokens,
             overlap_tokens=opts.overlap_tokens,
-            index_type=opts.index_type,
+            index_type=index_type,
             files=entries,
             notes_dir=str(notes_dir.resolve()),
         )

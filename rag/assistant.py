@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Iterator
 
 from ingest.embed import Embedder
 from ingest.pipeline import IngestOptions, IngestStats, Progress, ingest_notes
-from ingest.store import IndexData, load_index, read_manifest
+from ingest.store import IndexData, current_generation, load_index, read_manifest
 from rag import server
 from rag.chat import standalone_query
 from rag.citations import attribute, check_citations, excerpt, sources_for
@@ -51,6 +51,7 @@ class Assistant:
             chunk_tokens=s.chunk_tokens,
             overlap_tokens=s.overlap_tokens,
             index_type=s.index_type,
+            hnsw_above=s.hnsw_above,
             rebuild=rebuild,
             lock_wait_seconds=lock_wait_seconds,
         )
@@ -62,9 +63,9 @@ class Assistant:
     # ---- retrieval ---------------------------------------------------------------------------
     @property
     def index(self) -> IndexData:
-        current = read_manifest(self.index_dir)
-        # another process (the UI's library tab, a CLI ingest) may have swapped in a new generation
-        if self._index is None or current is None or self._index.manifest.created != current.created:
+        # Another process (the UI's library tab, a CLI ingest) may have swapped in a new generation.
+        # Reading the one-line CURRENT pointer keeps this check cheap however large the manifest grows.
+        if self._index is None or current_generation(self.index_dir) != self._index.path:
             self._index = load_index(self.index_dir)
         return self._index
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,8 +36,16 @@ class PromptTemplate:
 
     def render_blocks(self, hits: list[Hit]) -> str:
         return "\n\n".join(
-            self.block.format(n=n, source=h.source, heading=h.heading, text=h.text.strip()) for n, h in enumerate(hits, 1)
+            self.block.format(n=n, source=h.source, heading=h.heading, text=self._fenced(h.text.strip())) for n, h in enumerate(hits, 1)
         )
+
+    def _fenced(self, text: str) -> str:
+        """A note that writes the fence's closing tag ("</notes>") would end the quoted material early
+        and speak as the prompt itself; the tag inside a note is broken so the fence holds."""
+        closing = re.findall(r"</[\w-]+>", self.context)
+        for tag in closing:
+            text = re.sub(re.escape(tag), tag.replace("</", "</ "), text, flags=re.IGNORECASE)
+        return text
 
     def system_text(self, n_blocks: int) -> str:
         return f"{self.role}\n\n{self.constraints.format(n_blocks=n_blocks)}"

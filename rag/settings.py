@@ -32,7 +32,8 @@ class Settings(BaseSettings):
     embedding_batch_size: int = 32
     chunk_tokens: int = 200
     overlap_tokens: int = 40
-    index_type: Literal["flat", "hnsw"] = "flat"
+    index_type: Literal["auto", "flat", "hnsw"] = Field("auto", description="auto: flat up to hnsw_above chunks, HNSW beyond")
+    hnsw_above: int = 200_000
 
     # retrieval
     top_k: int = 5

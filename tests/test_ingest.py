@@ -200,4 +200,7 @@ def test_hnsw_index_option(make_assistant, notes_dir):
     a.ingest()
     assert type(a.index.dense).__name__ == "IndexHNSWFlat"
     assert a.retrieve("average of past gradients", k=1)[0].source == "b.md"
-    assert make_assistant(index_type="flat").ingest().rebuilt_because.startswith("index type changed")
+    switched = make_assistant(index_type="flat").ingest()
+    assert switched.rebuilt_because == "index type changed (hnsw -> flat); vectors reused" and switched.added == 0
+    assert type(make_assistant().index.dense).__name__ == "IndexFlatIP"
+    assert make_assistant(index_type="auto", hnsw_above=0).ingest().rebuilt_because == "index type changed (flat -> hnsw); vectors reused"

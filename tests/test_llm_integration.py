@@ -93,3 +93,44 @@ def test_interview_questions_phrased_by_the_served_model(live, tmp_path):
     assert by_model, [q.text for q in questions]
     for q, concept in zip(questions, session.plan):
         assert valid_question(q.text, concept) or q.phrased_by == "template"
+
+
+def test_32_concurrent_questions_through_the_api_are_all_answered(live):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from eval.dataset import load_questions
+
+    quick = Assistant(notes_dir="notes", index_dir=live.index_dir, settings=live.settings, llm_max_tokens=16)
+    questions = [q.question for q in load_questions() if q.answerable][:32]
+    with ThreadPoolExecutor(32) as pool:
+        answers = list(pool.map(lambda q: quick.ask(q, k=1), questions))
+    assert len(answers) == 32
+    assert all(a.llm_used and a.error is None and a.text.strip() for a in answers), [a.error for a in answers if a.error]
+    assert [a.question for a in answers] == questions  # each answer belongs to its own question
+
+
+def test_server_killed_mid_answer_keeps_the_partial_text_and_the_next_question_restarts_it(live, vllm_settings):
+    import signal
+    import time
+
+    from rag import server
+
+    state = server.read_state(vllm_settings)
+    pieces, answer = [], None
+    for piece in live.stream("Explain backpropagation step by step, in detail."):
+        if isinstance(piece, Answer):
+            answer = piece
+            break
+        pieces.append(piece)
+        if len(pieces) == 3:
+            os.killpg(state.pid, signal.SIGKILL)
+    assert answer is not None and answer.llm_used
+    assert answer.error and "stopped mid-answer" in answer.error
+    assert answer.text and "".join(pieces[:3]).strip()[:8] in answer.text  # what arrived is kept
+    deadline = time.monotonic() + 30
+    while server.read_state(vllm_settings) is not None and time.monotonic() < deadline:
+        time.sleep(0.5)
+
+    restarting = Assistant(notes_dir="notes", index_dir=live.index_dir, settings=vllm_settings, llm_autostart=True)
+    again = restarting.ask("What is dropout?")
+    assert again.error is None and again.llm_used and "started the local vLLM server" in (again.notice or "")
