@@ -159,6 +159,13 @@ were answered (none refused or lost), queued and batched by the server.
 | first token | {statistics.median(a.get('first_token', float('nan')) for a in asks):.2f} s | {max(a.get('first_token', 0) for a in asks):.2f} s |
 | total | {statistics.median(a['total'] for a in asks):.2f} s | {max(a['total'] for a in asks):.2f} s |
 
+The retrieve row is not retrieval's own cost: these questions follow each other back to back, and for one
+second after every request vLLM's worker busy-polls its shared-memory queue (`SpinCondition`,
+`busy_loop_s=1` in `vllm/distributed/device_communicators/shm_broadcast.py`, not a setting), which on 2
+cores takes a core from the question's embedding (measured: 18 ms idle, 0.1-0.5 s within that second; the
+`uni` executor and `OMP_WAIT_POLICY=PASSIVE` did not change it). A question asked more than a second after
+the previous answer retrieves in about 20 ms (see "Retrieval at scale").
+
 ### The physical bound
 
 Decoding one token streams every weight from memory once. Measured copy bandwidth: {bandwidth:.1f} GB/s

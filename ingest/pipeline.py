@@ -61,7 +61,7 @@ class IngestOptions:
     chunk_tokens: int = 200
     overlap_tokens: int = 40
     index_type: str = "auto"
-    hnsw_above: int = 200_000
+    hnsw_above: int = 50_000
     rebuild: bool = False
     lock_wait_seconds: float = 0.0
 

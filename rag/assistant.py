@@ -201,23 +201,15 @@ class Assistant:
         return LLMClient(s.judge_base_url, s.judge_model or "", s.llm_api_key, s.llm_timeout) if s.judge_base_url else None
 
     # ---- mock interviews -----------------------------------------------------------------------
-    def interview(
-        self,
-        topic: str | None = None,
-        n: int = 5,
-        mode: str = "concepts",
-        difficulty: str | None = None,
-        phrasing: str = "auto",
-        seed: int | None = None,
-        resume: str | None = None,
-    ) -> "InterviewSession":
-        """A mock interview over the notes. `phrasing`: "llm" (start the server if needed), "template",
-        or "auto" (the LLM if one is already up). `resume`: a saved session's id."""
+    def interview(self, topic: str | None = None, n: int = 5, resume: str | None = None, **options) -> "InterviewSession":
+        """A mock interview over the notes, or the saved session `resume` names. Options: mode
+        ("concepts" | "company"), difficulty ("easy" | "medium" | "hard"), phrasing ("auto": the LLM if
+        one is up; "llm": start it if needed; "template"), seed."""
         from rag.interview.session import InterviewSession
 
         if resume:
             return InterviewSession.load(self, resume)
-        return InterviewSession.start(self, topic=topic, n=n, mode=mode, difficulty=difficulty, phrasing=phrasing, seed=seed)
+        return InterviewSession.start(self, topic=topic, n=n, **options)
 
     # ---- evaluation ----------------------------------------------------------------------------
     def evaluate(

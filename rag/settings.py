@@ -33,7 +33,7 @@ class Settings(BaseSettings):
     chunk_tokens: int = 200
     overlap_tokens: int = 40
     index_type: Literal["auto", "flat", "hnsw"] = Field("auto", description="auto: flat up to hnsw_above chunks, HNSW beyond")
-    hnsw_above: int = 200_000
+    hnsw_above: int = 50_000  # docs/benchmarks.md, "Retrieval at scale"
 
     # retrieval
     top_k: int = 5

@@ -124,6 +124,19 @@ def test_llm_down_gives_passages_and_a_visible_notice(shipped_index):
     assert chat[-1]["role"] == "assistant" and "[1]" in chat[-1]["content"]
 
 
+def test_chat_without_an_index_says_where_to_build_it(tmp_path):
+    empty = Assistant(notes_dir=NOTES, index_dir=tmp_path / "none", llm_autostart=False)
+    *_, (chat, cards, notice) = App(empty).respond("What is dropout?", [], 3, "", 0.0)
+    assert "no index yet" in notice and "Ingest" in notice and cards == ""
+
+
+def test_evaluation_tab_runs_and_plots(shipped_index):
+    app = App(Assistant(notes_dir=NOTES, index_dir=shipped_index))
+    rows, plot, message = app.evaluate("", ["bm25", "hybrid"], "dev", progress=lambda *a, **k: None)
+    assert [r[0] for r in rows] == ["bm25", "hybrid"] and all(0 <= r[2] <= 1 for r in rows)
+    assert plot.endswith("recall_at_k.png") and "questions (dev)" in message
+
+
 @pytest.mark.parametrize("name", ["../evil.md", "/etc/passwd.md", "a/b.md", "..\\x.md", "C:evil.md", "nul\x00.md", ".hidden.md", "run.sh", "..", "x" * 300 + ".md"])
 def test_upload_names_that_could_escape_are_refused(name):
     with pytest.raises(UploadRefused):

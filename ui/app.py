@@ -9,6 +9,7 @@ from pathlib import Path
 
 import gradio as gr
 
+from ingest.store import IndexProblem
 from rag.assistant import Assistant
 from rag.interview.session import DIFFICULTIES, MODES, InterviewError
 from rag.types import Answer
@@ -65,6 +66,12 @@ class App:
             notice = "Starting the local model (about a minute on a CPU); it stays up for the next question."
         yield history, "", notice
         text = ""
+        try:
+            a.index  # noqa: B018 - a missing or damaged index is said here, not as a stack trace
+        except IndexProblem as e:
+            history[-1] = {"role": "assistant", "content": "No index to answer from yet."}
+            yield history, "", f"**{escape(str(e))}** — open the Library tab and press *Ingest*."
+            return
         for piece in a.stream_chat([{"role": m["role"], "content": m["content"]} for m in history[:-1]], k=int(k)):
             if isinstance(piece, Answer):
                 answer = piece
