@@ -178,7 +178,7 @@ class App:
         except (ValueError, OSError) as e:
             return [], None, f"**{escape(str(e))}**"
         out = Path(tempfile.mkdtemp(prefix="notes-rag-eval-"))
-        recall_png, _ = write_report(report, out)
+        recall_png = next(p for p in write_report(report, out) if p.name == "recall_at_k.png")
         rows = [[r.name, r.chunks, round(r.hit_at_2000, 3), *(round(r.metrics[m], 3) for m in ("recall@1", "recall@5", "mrr@10", "ndcg@10"))] for r in report.results]
         return rows, str(recall_png), f"{report.questions} questions ({report.split}) · report in `{out}`"
 
