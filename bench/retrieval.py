@@ -98,7 +98,7 @@ def run(sizes: list[int], questions: int = 40) -> dict:
         built = {}
         for kind in ("flat", "hnsw"):
             data, seconds, sizes = build(chunks, vectors, kind, base.manifest)
-            retriever = Retriever(data, a.embedder, a.settings.candidates, a.settings.fusion, a.settings.rrf_k, a.settings.dense_weight, a.settings.bm25_weight)
+            retriever = Retriever.from_settings(data, a.embedder, a.settings)
             p50, p95, results = latency(retriever, qs)
             per_chunk = {part: b / n for part, b in sizes.items()}
             row[kind] = {"p50_ms": 1000 * p50, "p95_ms": 1000 * p95, "build_s": seconds, "bytes_per_chunk": per_chunk, "results": results}

@@ -71,8 +71,7 @@ class Assistant:
 
     @property
     def retriever(self) -> Retriever:
-        s = self.settings
-        return Retriever(self.index, self.embedder, s.candidates, s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight)
+        return Retriever.from_settings(self.index, self.embedder, self.settings)
 
     def retrieve(self, question: str, k: int | None = None, sources: list[str] | None = None, tags: list[str] | None = None) -> list[Hit]:
         return self.retriever.search(question, self.settings.top_k if k is None else k, sources=sources, tags=tags)

@@ -33,6 +33,11 @@ class Retriever:
         self.dense_weight = dense_weight
         self.bm25_weight = bm25_weight
 
+    @classmethod
+    def from_settings(cls, data: IndexData, embedder: Embedder, settings) -> "Retriever":
+        s = settings
+        return cls(data, embedder, s.candidates, s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight)
+
     def _allowed(self, sources: list[str] | None, tags: list[str] | None) -> np.ndarray | None:
         if not sources and not tags:
             return None

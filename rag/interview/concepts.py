@@ -20,10 +20,8 @@ from ingest.sections import DEFINITION, MD_HEADING, NUMBERED, clean_heading
 
 KINDS = ("definition", "compare", "why", "formula", "calculation")
 DIFFICULTY = {"definition": "easy", "compare": "medium", "why": "medium", "formula": "medium", "calculation": "hard"}
-COMPANY_KINDS = ("pitch", "ask", "background")
 
 BOLD_TERM = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*[*_]{2,3}([^*_\n]{2,60}?)[*_]{2,3}\s*:?\s*[*_]{0,3}\s*:?\s*(.*)$")
-TERM_IS = re.compile(r"^(?:An?|The)?\s*([A-Z][\w\-]*(?:\s[\w\-()]+){0,4}?)\s(?:is|are|refers to|means)\s(?:an?|the|one|used)\b")
 # headings that name a part of a section rather than a topic of its own
 GENERIC = re.compile(
     r"^(?:example|examples|exercise|steps?.*|dumps?|conclusion|summary|implications|notes?|contents|intro|"

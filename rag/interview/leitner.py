@@ -18,7 +18,6 @@ TOP_BOX = 5
 class LeitnerBoxes:
     def __init__(self, path: Path):
         self.path = path
-        self.cards: dict[str, dict] = self._read()
 
     def _read(self) -> dict[str, dict]:
         try:
@@ -29,36 +28,34 @@ class LeitnerBoxes:
             # a damaged box file costs the schedule, never the session
             return {}
 
-    def box(self, key: str) -> int | None:
-        card = self.cards.get(key)
-        return card["box"] if card else None
-
     def record(self, concept: Concept, score: float, pass_score: float) -> int:
-        self.cards = self._read()  # another session (a UI tab) may have written since we loaded
-        old = self.box(concept.key) or 1  # a new card sits in box 1; answered well, it leaves it
+        # read now, not when the session began: another session (a UI tab) may have written since
+        cards = self._read()
+        old = cards.get(concept.key, {}).get("box", 1)  # a new card sits in box 1; answered well, it leaves it
         new = min(old + 1, TOP_BOX) if score >= pass_score else 1
-        self.cards[concept.key] = {
+        cards[concept.key] = {
             "box": new,
             "term": concept.term,
             "topic": concept.topic,
             "last_score": score,
             "seen": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
-        self._write()
+        self._write(cards)
         return new
 
-    def _write(self) -> None:
+    def _write(self, cards: dict[str, dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".leitner-")
         with os.fdopen(fd, "w") as f:
-            json.dump(self.cards, f, indent=1, ensure_ascii=False)
+            json.dump(cards, f, indent=1, ensure_ascii=False)
         os.replace(tmp, self.path)
 
     def order(self, concepts: list[Concept], rng: random.Random) -> list[Concept]:
         """Box 1 (missed before) first, then never asked, then boxes 2-5; oldest first within a box."""
+        cards = self._read()
 
         def rank(c: Concept) -> tuple:
-            card = self.cards.get(c.key)
+            card = cards.get(c.key)
             if card is None:
                 return (1, 0, rng.random())
             return (0 if card["box"] == 1 else card["box"], card["seen"], rng.random())

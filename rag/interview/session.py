@@ -172,15 +172,15 @@ class InterviewSession:
         return question
 
     def _phrase(self, concept: Concept) -> tuple[str, str]:
-        use_llm = self.phrasing == "llm" or (self.phrasing == "auto" and self.assistant.llm.is_up())
-        if use_llm:
-            try:
-                self.assistant.ensure_llm()
+        try:
+            if self.phrasing == "llm":
+                self.assistant.ensure_llm()  # checks the server, starts it if needed
+            if self.phrasing == "llm" or (self.phrasing == "auto" and self.assistant.llm.is_up()):
                 if text := llm_question(self.assistant.llm, concept):
                     return text, "llm"
-            except Exception as e:  # noqa: BLE001 - a failed phrasing must not end the session
-                if self.phrasing == "llm":
-                    raise InterviewError(f"the LLM could not phrase a question ({e}); use --phrasing template") from e
+        except Exception as e:  # noqa: BLE001 - a failed phrasing must not end the session
+            if self.phrasing == "llm":
+                raise InterviewError(f"the LLM could not phrase a question ({e}); use --phrasing template") from e
         return template_question(concept), "template"
 
     def answer(self, text: str) -> Feedback:
