@@ -17,7 +17,7 @@ class Question:
     source: str | None = None  # gold note, relative to the notes folder
     quote: str | None = None  # text that must appear in what is retrieved
     answer: str | None = None  # short reference answer
-    split: str = "test"  # "dev" questions were used while tuning; "test" ones were not
+    split: str = "test"  # "dev" and "test" were used while tuning; "holdout" was written after, and is not
 
 
 def load_questions(path: Path | None = None, split: str | None = None) -> list[Question]:

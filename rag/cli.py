@@ -369,7 +369,7 @@ eval_app = typer.Typer(help="Measure retrieval and answer quality on a question 
 app.add_typer(eval_app, name="eval")
 
 DatasetOpt = Annotated[Optional[Path], typer.Option("--dataset", help="JSONL question set (default: the shipped one).")]
-SplitOpt = Annotated[str, typer.Option("--split", help="dev, test or all.")]
+SplitOpt = Annotated[str, typer.Option("--split", help="dev, test, holdout or all.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Where the reports and plots go.")]
 ConfigsOpt = Annotated[str, typer.Option("--configs", help="Comma-separated: naive,bm25,dense,rrf,hybrid.")]
 SweepOpt = Annotated[str, typer.Option("--sweep", help="Chunk sizes to try with hybrid, e.g. 128,300.")]

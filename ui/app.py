@@ -243,7 +243,7 @@ class App:
 
                 dataset = gr.Textbox(label="question set (JSONL; empty: the shipped one)")
                 configs = gr.CheckboxGroup(list(CONFIGS), value=["bm25", "dense", "hybrid"], label="configurations")
-                split = gr.Radio(["dev", "test", "all"], value="test", label="split")
+                split = gr.Radio(["dev", "test", "holdout", "all"], value="holdout", label="split")
                 run = gr.Button("Run retrieval evaluation", elem_id="ev-run")
                 eval_md = gr.Markdown()
                 eval_table = gr.Dataframe(headers=["configuration", "chunks", "hit@2000", "recall@1", "recall@5", "MRR@10", "nDCG@10"], interactive=False)
