@@ -16,6 +16,10 @@ from ingest.documents import Document
 from ingest.markdown import FENCE
 from ingest.sections import Section, sections
 
+# Bumped whenever the same notes and settings would be cut differently: an index built by another
+# version is re-split and re-embedded on the next ingest.
+CHUNKER_VERSION = 2
+
 SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'*])")
 
 
@@ -139,13 +143,16 @@ def _common_prefix(a: list[str], b: list[str]) -> list[str]:
 
 
 def _merge_small(pieces: list[_Piece], chunk_tokens: int) -> list[_Piece]:
-    """A fragment (a heading with two lines under it) joins its neighbour when both fit one chunk:
-    alone it is too thin to embed well and too short to answer from."""
+    """A fragment (a heading with two lines under it) joins its parent or child section when both fit
+    one chunk: alone it is too thin to embed well and too short to answer from. Siblings stay apart:
+    slides merged across titles ("overfitting", "data requirements", "gradient descent") embedded as a
+    blur that matched none of them, and their merged heading path was empty."""
     small = chunk_tokens // 4
     merged: list[_Piece] = []
     for piece in pieces:
         last = merged[-1] if merged else None
-        if last and (last.tokens < small or piece.tokens < small) and last.tokens + piece.tokens <= chunk_tokens:
+        related = last is not None and (last.path[: len(piece.path)] == piece.path or piece.path[: len(last.path)] == last.path)
+        if last and related and (last.tokens < small or piece.tokens < small) and last.tokens + piece.tokens <= chunk_tokens:
             merged[-1] = _Piece(
                 _common_prefix(last.path, piece.path), f"{last.text}\n\n{piece.text}", last.start, piece.end, last.tokens + piece.tokens
             )
@@ -157,8 +164,8 @@ def _merge_small(pieces: list[_Piece], chunk_tokens: int) -> list[_Piece]:
 def chunk_document(
     doc: Document,
     count_tokens: Callable[[str], int],
-    chunk_tokens: int = 200,
-    overlap_tokens: int = 40,
+    chunk_tokens: int = 96,
+    overlap_tokens: int = 24,
 ) -> list[Chunk]:
     pieces: list[_Piece] = []
     for section in sections(doc):
@@ -179,6 +186,8 @@ def chunk_document(
     chunks: list[Chunk] = []
     seen: dict[str, int] = {}
     for piece in _merge_small(pieces, chunk_tokens):
+        if not _has_body(piece.text):
+            continue  # a heading over an image or nothing: no words to retrieve or answer from
         heading = " > ".join([doc.title, *piece.path])
         digest = hashlib.sha1(f"{doc.source}\n{heading}\n{piece.text}".encode()).hexdigest()[:16]
         seen[digest] = seen.get(digest, 0) + 1
@@ -196,6 +205,10 @@ def chunk_document(
             )
         )
     return chunks
+
+
+def _has_body(text: str) -> bool:
+    return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
 def _pack(blocks: list[_Block], budget: int, overlap: int) -> list[list[_Block]]:

@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from ingest.chunking import Chunk, chunk_document
+from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document
 from ingest.documents import Skipped, file_digest, list_notes, load_document
 from ingest.embed import Embedder
 from ingest.store import (
@@ -58,8 +58,8 @@ class IngestStats:
 @dataclass
 class IngestOptions:
     embedding_model: str
-    chunk_tokens: int = 200
-    overlap_tokens: int = 40
+    chunk_tokens: int = 96
+    overlap_tokens: int = 24
     index_type: str = "auto"
     hnsw_above: int = 50_000
     rebuild: bool = False
@@ -78,6 +78,8 @@ def _rebuild_reason(old: Manifest | None, opts: IngestOptions) -> str | None:
         return f"embedding model changed ({old.embedding_model} -> {opts.embedding_model}); every note is embedded again"
     if (old.chunk_tokens, old.overlap_tokens) != (opts.chunk_tokens, opts.overlap_tokens):
         return "chunk size changed; every note is split and embedded again"
+    if old.chunker != CHUNKER_VERSION:
+        return "the chunker changed with this version; every note is split and embedded again"
     return None
 
 
@@ -171,6 +173,7 @@ def ingest_notes(
             index_type=index_type,
             files=entries,
             notes_dir=str(notes_dir.resolve()),
+            chunker=CHUNKER_VERSION,
         )
         report("writing", 0, 1)
         write_index(index_dir, manifest, all_chunks, all_vectors)

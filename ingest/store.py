@@ -74,6 +74,7 @@ class Manifest:
     notes_dir: str = ""
     checksums: dict[str, str] = field(default_factory=dict)  # file name -> sha256 or "size:N"
     version: int = FORMAT_VERSION
+    chunker: int = 1  # CHUNKER_VERSION that cut these chunks; manifests from before it had version 1
 
     @classmethod
     def from_json(cls, data: dict) -> "Manifest":
