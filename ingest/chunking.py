@@ -51,6 +51,7 @@ class _Block:
     lines: list[str]
     start: int  # index into the section's lines
     tokens: int
+    partial: bool = False  # starts inside a line cut because it was over the budget on its own
 
 
 def _blocks(section: Section, count: Callable[[str], int]) -> list[_Block]:
@@ -108,7 +109,7 @@ def _split_oversized(block: _Block, limit: int, count: Callable[[str], int]) -> 
             words = line.split()
             step = max(1, len(words) * limit // (tokens + 1))
             pieces = [" ".join(words[i : i + step]) for i in range(0, len(words), step)]
-        out.extend(_Block([p], block.start + offset, count(p)) for p in pieces)
+        out.extend(_Block([p], block.start + offset, count(p), partial=n > 0) for n, p in enumerate(pieces))
     return _merge(out, limit)
 
 
@@ -118,7 +119,8 @@ def _merge(blocks: list[_Block], limit: int) -> list[_Block]:
     for b in blocks:
         if merged and merged[-1].tokens + b.tokens <= limit:
             last = merged[-1]
-            merged[-1] = _Block(last.lines + b.lines, last.start, last.tokens + b.tokens)
+            lines = last.lines[:-1] + [f"{last.lines[-1]} {b.lines[0]}"] + b.lines[1:] if b.partial else last.lines + b.lines
+            merged[-1] = _Block(lines, last.start, last.tokens + b.tokens, last.partial)
         else:
             merged.append(b)
     return merged
@@ -131,15 +133,7 @@ class _Piece:
     start: int
     end: int
     tokens: int
-
-
-def _common_prefix(a: list[str], b: list[str]) -> list[str]:
-    out = []
-    for x, y in zip(a, b):
-        if x != y:
-            break
-        out.append(x)
-    return out
+    partial: bool = False  # see _Block
 
 
 def _merge_small(pieces: list[_Piece], chunk_tokens: int) -> list[_Piece]:
@@ -153,9 +147,10 @@ def _merge_small(pieces: list[_Piece], chunk_tokens: int) -> list[_Piece]:
         last = merged[-1] if merged else None
         related = last is not None and (last.path[: len(piece.path)] == piece.path or piece.path[: len(last.path)] == last.path)
         if last and related and (last.tokens < small or piece.tokens < small) and last.tokens + piece.tokens <= chunk_tokens:
-            merged[-1] = _Piece(
-                _common_prefix(last.path, piece.path), f"{last.text}\n\n{piece.text}", last.start, piece.end, last.tokens + piece.tokens
-            )
+            # the larger part names the chunk: a parent's title line over a child's body is the child's
+            path = max(last, piece, key=lambda p: p.tokens).path
+            glue = " " if piece.partial else "\n\n"
+            merged[-1] = _Piece(path, f"{last.text}{glue}{piece.text}", last.start, piece.end, last.tokens + piece.tokens, last.partial)
         else:
             merged.append(piece)
     return merged
@@ -177,10 +172,11 @@ def chunk_document(
             pieces.append(
                 _Piece(
                     path=list(section.path),
-                    text="\n\n".join("\n".join(b.lines) for b in group).strip(),
+                    text=_join(group),
                     start=section.start + group[0].start,
                     end=section.start + last.start + len(last.lines) - 1,
                     tokens=sum(b.tokens for b in group),
+                    partial=group[0].partial,
                 )
             )
     chunks: list[Chunk] = []
@@ -207,6 +203,20 @@ def chunk_document(
     return chunks
 
 
+def _join(group: list[_Block]) -> str:
+    # pieces of one cut line rejoin with a space, so the chunk's text reads as the note does
+    text = ""
+    for n, block in enumerate(group):
+        body = "\n".join(block.lines)
+        text += body if n == 0 else (" " if block.partial else "\n\n") + body
+    return text.strip()
+
+
+def _is_display(block: _Block) -> bool:
+    first = block.lines[0].strip()
+    return first.startswith("$$") or bool(FENCE.match(first))
+
+
 def _has_body(text: str) -> bool:
     return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
@@ -216,7 +226,10 @@ def _pack(blocks: list[_Block], budget: int, overlap: int) -> list[list[_Block]]
     current: list[_Block] = []
     size = 0
     for block in blocks:
-        if current and size + block.tokens > budget:
+        # a display formula or code block stays with the paragraph before it, up to twice the budget:
+        # alone it has no words to be found by, and the paragraph is what explains it
+        limit = 2 * budget if current and _is_display(block) else budget
+        if current and size + block.tokens > limit:
             groups.append(current)
             carried: list[_Block] = []
             carried_size = 0
