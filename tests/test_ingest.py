@@ -1,5 +1,6 @@
 """Incremental ingest, atomic writes, corruption detection and the writer lock, on a real index."""
 
+import json
 import multiprocessing
 import os
 import time
@@ -8,6 +9,7 @@ import pytest
 from helpers import write
 
 import ingest.store as store
+from ingest.chunking import CHUNKER_VERSION
 from ingest.store import IndexBusy, IndexCorrupt, IndexWriteError, current_generation, ingest_lock
 
 NOTE_A = "# Dropout\nDropout randomly zeroes activations during training to prevent co-adaptation.\n"
@@ -72,6 +74,18 @@ def test_changed_embedding_settings_force_rebuild(make_assistant, notes_dir):
     assert make_assistant(chunk_tokens=120).ingest().rebuilt_because is None
     rebuilt = make_assistant(chunk_tokens=120).ingest(rebuild=True)
     assert rebuilt.rebuilt_because == "--rebuild was asked for" and rebuilt.changed
+
+
+def test_index_cut_by_an_older_chunker_is_split_again(make_assistant, notes_dir):
+    write(notes_dir, "a.md", NOTE_A)
+    a = make_assistant()
+    a.ingest()
+    manifest = current_generation(a.index_dir) / "manifest.json"
+    older = json.loads(manifest.read_text()) | {"chunker": CHUNKER_VERSION - 1}
+    manifest.write_text(json.dumps(older))
+    stats = make_assistant().ingest()
+    assert stats.rebuilt_because and "chunker changed" in stats.rebuilt_because and stats.changed
+    assert make_assistant().ingest().rebuilt_because is None
 
 
 def test_bad_files_are_reported_and_the_rest_ingested(make_assistant, notes_dir, tmp_path):
