@@ -9,7 +9,7 @@ from typing import Callable
 
 import numpy as np
 
-from ingest.chunking import CHUNKER_VERSION, Chunk, chunk_document
+from ingest.chunking import CHUNK_TOKENS, CHUNKER_VERSION, OVERLAP_TOKENS, Chunk, chunk_document
 from ingest.documents import Skipped, file_digest, list_notes, load_document
 from ingest.embed import Embedder
 from ingest.store import (
@@ -58,8 +58,8 @@ class IngestStats:
 @dataclass
 class IngestOptions:
     embedding_model: str
-    chunk_tokens: int = 96
-    overlap_tokens: int = 24
+    chunk_tokens: int = CHUNK_TOKENS
+    overlap_tokens: int = OVERLAP_TOKENS
     index_type: str = "auto"
     hnsw_above: int = 50_000
     rebuild: bool = False

@@ -340,7 +340,8 @@ def interview(
             out.print(f"  {score:>4}/10  {escape(topic_name)}", highlight=False)
         if summary.weak_topics:
             out.print("[yellow]Weak topics come back next session:[/] " + escape("; ".join(summary.weak_topics)))
-    out.print(f"transcript: {session.save()}" + (f", {session.export_markdown(export)}" if export else ""))
+    # every question and answer already saved the session
+    out.print(f"transcript: {session.path}" + (f", {session.export_markdown(export)}" if export else ""))
 
 
 @app.command()

@@ -14,6 +14,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from ingest.chunking import CHUNK_TOKENS, OVERLAP_TOKENS
+
 
 def _default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "notes-rag"
@@ -30,10 +32,8 @@ class Settings(BaseSettings):
     # ingestion
     embedding_model: str = "all-MiniLM-L6-v2"
     embedding_batch_size: int = 32
-    # ~100-token chunks: MiniLM was trained on short texts, and 80-112 tokens scored best on the tuning
-    # questions while 128-200 lost answers to long neighbours (README, "Retrieval quality")
-    chunk_tokens: int = 96
-    overlap_tokens: int = 24
+    chunk_tokens: int = CHUNK_TOKENS
+    overlap_tokens: int = OVERLAP_TOKENS
     index_type: Literal["auto", "flat", "hnsw"] = Field("auto", description="auto: flat up to hnsw_above chunks, HNSW beyond")
     hnsw_above: int = 50_000  # docs/benchmarks.md, "Retrieval at scale"
 

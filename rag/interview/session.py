@@ -136,6 +136,14 @@ class InterviewSession:
         return assistant.settings.interview_dir or assistant.index_dir / "interview"
 
     @classmethod
+    def session_file(cls, assistant: "Assistant", session_id: str) -> Path:
+        return cls.folder(assistant) / "sessions" / f"{session_id}.json"
+
+    @property
+    def path(self) -> Path:
+        return self.session_file(self.assistant, self.id)
+
+    @classmethod
     def boxes_for(cls, assistant: "Assistant") -> LeitnerBoxes:
         return LeitnerBoxes(cls.folder(assistant) / "leitner.json")
 
@@ -238,7 +246,7 @@ class InterviewSession:
         }
 
     def save(self) -> Path:
-        path = self.folder(self.assistant) / "sessions" / f"{self.id}.json"
+        path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
         tmp.write_text(json.dumps(self.to_json(), indent=2, ensure_ascii=False))
@@ -247,7 +255,7 @@ class InterviewSession:
 
     @classmethod
     def load(cls, assistant: "Assistant", session_id: str) -> "InterviewSession":
-        path = cls.folder(assistant) / "sessions" / f"{session_id}.json"
+        path = cls.session_file(assistant, session_id)
         if not path.is_file():
             known = sorted(p.stem for p in path.parent.glob("*.json"))[-5:]
             raise InterviewError(f"no interview session {session_id!r} in {path.parent}" + (f"; recent: {', '.join(known)}" if known else ""))
@@ -285,7 +293,7 @@ class InterviewSession:
         return "\n".join(lines)
 
     def export_markdown(self, path: Path | None = None) -> Path:
-        path = path or self.folder(self.assistant) / "sessions" / f"{self.id}.md"
+        path = path or self.path.with_suffix(".md")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.to_markdown())
         return path
