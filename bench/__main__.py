@@ -57,7 +57,7 @@ The whole `retrieve` call (embed and tokenize the question, FAISS, BM25, both sc
 retriever, weighted fusion), p50 / p95 over {r['questions']} dev questions x 2, on synthetic corpora built from the shipped notes
 (`bench/retrieval.py`: each chunk is a real chunk plus a sentence of another, its vector a noisy mix of the two
 real vectors). HNSW: M=32, efConstruction=80, efSearch=64. Recall columns: HNSW's dense top-10 against the exact
-index's, counted by chunk and by the real chunk each synthetic one was made from (a corpus grown from 320 real
+index's, counted by chunk and by the real chunk each synthetic one was made from (a corpus grown from {r['real_chunks']} real
 chunks holds thousands of near-copies of each, and which copies are nearest is noise, so the first number
 understates HNSW; the second says whether it finds the right material), and the share of the final fused top-5's
 real chunks that HNSW retrieval keeps. Memory per chunk, in bytes: the FAISS index
@@ -70,8 +70,8 @@ real chunks that HNSW retrieval keeps. Memory per chunk, in bytes: the FAISS ind
 ![retrieve latency vs corpus size](retrieval-latency.png)
 
 `index_type = "auto"` (the default) keeps the exact index up to `hnsw_above` = 50,000 chunks and builds HNSW
-beyond. At 100k chunks the exact index's p95 sat around the 50 ms target (40 and 57 ms in two runs on this
-machine) while HNSW stayed near 27 ms and kept about 97% of the final top-5 (fusion with BM25 and the
+beyond. At 100k chunks the exact index's p95 sat around the 50 ms target (40, 57 and 51 ms in three runs on
+this machine) while HNSW stayed near 26 ms and kept 96-97% of the final top-5 (fusion with BM25 and the
 re-scoring of every candidate make up for most of what the approximate dense search misses); below 50k
 exact search costs little and loses nothing.
 """
@@ -106,7 +106,7 @@ def stamped(text: str) -> str:
     """The section with the command and date of the run that produced it, under its title."""
     title, rest = text.split("\n", 1)
     command = " ".join(["python -m bench", *sys.argv[1:]])
-    return f"{title}\n\nRun {dt.date.today().isoformat()}: `{command}`.\n{rest}"
+    return f"{title}\n\nRun {dt.date.today().isoformat()}: `{command}`.\n{rest.lstrip()}"
 
 
 def main() -> None:

@@ -75,7 +75,7 @@ def origin(chunk_id: str) -> str:
 
 def dense_recall(exact: IndexData, approx: IndexData, queries: np.ndarray, k: int = 10) -> tuple[float, float]:
     """(exact-neighbour recall@k, recall@k of the real chunks the neighbours were made from). A corpus
-    built from 320 real chunks holds thousands of near-copies of each; which copies are nearest is decided
+    built from a few hundred real chunks holds thousands of near-copies of each; which copies are nearest is decided
     by the noise, so the second number is the one that says whether HNSW finds the right material."""
     _, truth = exact.dense.search(queries, k)
     _, found = approx.dense.search(queries, k)
@@ -110,4 +110,4 @@ def run(sizes: list[int], questions: int = 40) -> dict:
         rows.append(row)
         del built, chunks, vectors
         gc.collect()
-    return {"rows": rows, "questions": len(qs), "candidates": a.settings.candidates}
+    return {"rows": rows, "questions": len(qs), "candidates": a.settings.candidates, "real_chunks": len(base.chunks)}

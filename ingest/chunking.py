@@ -18,7 +18,7 @@ from ingest.sections import Section, sections
 
 # Bumped whenever the same notes and settings would be cut differently: an index built by another
 # version is re-split and re-embedded on the next ingest.
-CHUNKER_VERSION = 2
+CHUNKER_VERSION = 3
 
 # ~100-token chunks: MiniLM was trained on short texts, and 80-112 tokens scored best on the tuning
 # questions while 128-200 lost answers to long neighbours (README, "Retrieval quality")
@@ -151,6 +151,9 @@ def _merge_small(pieces: list[_Piece], chunk_tokens: int) -> list[_Piece]:
     for piece in pieces:
         last = merged[-1] if merged else None
         related = last is not None and (last.path[: len(piece.path)] == piece.path or piece.path[: len(last.path)] == last.path)
+        # a heading belongs over the text after it: appended to the end of its parent's last paragraph it
+        # names that paragraph after the wrong topic
+        related = related and _has_body(piece.text)
         if related and (last.tokens < small or piece.tokens < small) and last.tokens + piece.tokens <= chunk_tokens:
             # the larger part names the chunk: a parent's title line over a child's body is the child's
             path = max(last, piece, key=lambda p: p.tokens).path
@@ -235,9 +238,10 @@ def _pack(blocks: list[_Block], budget: int, overlap: int) -> list[list[_Block]]
     current: list[_Block] = []
     size = 0
     for block in blocks:
-        # a display formula or code block stays with the paragraph before it, up to twice the budget:
-        # alone it has no words to be found by, and the paragraph is what explains it
-        limit = 2 * budget if current and _is_display(block) else budget
+        # a display formula or code block stays with the paragraph before it, and a heading with the
+        # paragraph after it, up to twice the budget: alone neither has words to be found by
+        follows = _is_display(block) or not _has_body("\n".join(line for b in current for line in b.lines))
+        limit = 2 * budget if current and follows else budget
         if current and size + block.tokens > limit:
             groups.append(current)
             carried: list[_Block] = []

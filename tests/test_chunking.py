@@ -83,6 +83,22 @@ def test_long_sections_split_with_overlap_not_inside_code(notes_dir, count):
     assert shared
 
 
+def test_a_heading_opens_its_own_chunk_when_its_first_paragraph_fills_one(notes_dir, count):
+    # the paragraph under "Local minima" just fits a chunk alone, so its heading line cannot join it
+    # within the budget; the heading must still open that chunk, not close the short one before it
+    heading_path = "dnn > Parts of a DNN > Local minima"
+    budget = 96 - count(heading_path)
+    words: list[str] = []
+    while count(" ".join(words + ["noise"])) <= budget:
+        words.append("noise")
+    path = write(notes_dir, "dnn.md", f"# Parts of a DNN\nReLU -> f(x) = max(0,x)\n\n---\n\n##  Local minima\n{' '.join(words)}\n")
+    chunks = chunks_of(path, "dnn.md", count, chunk_tokens=96)
+    relu = next(c for c in chunks if "ReLU" in c.text)
+    assert "Local minima" not in relu.text and relu.heading_path == ["Parts of a DNN"]
+    body = next(c for c in chunks if "noise" in c.text)
+    assert body.text.startswith("##  Local minima") and body.heading_path == ["Parts of a DNN", "Local minima"]
+
+
 def test_ids_are_stable_and_unique(count):
     a = chunks_of(NOTES / "ml-fundamentals.md", "ml-fundamentals.md", count)
     b = chunks_of(NOTES / "ml-fundamentals.md", "ml-fundamentals.md", count)
