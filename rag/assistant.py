@@ -11,7 +11,7 @@ from ingest.embed import Embedder
 from ingest.pipeline import IngestOptions, IngestStats, Progress, ingest_notes
 from ingest.store import IndexData, current_generation, load_index, read_manifest
 from rag import server
-from rag.chat import standalone_query
+from rag.chat import plain_messages, standalone_query
 from rag.citations import attribute, check_citations, excerpt, sources_for
 from rag.llm import LLMClient, LLMStreamError, LLMUnavailable, TokenCounter
 from rag.prompt import PromptTemplate, chat_template_has_system_role, fit_to_window
@@ -123,6 +123,7 @@ class Assistant:
         console=None,
     ) -> Iterator[str | Answer]:
         """Text pieces as the model writes them, then the final `Answer`."""
+        messages = plain_messages(messages)  # clients send content as a string or as a list of parts
         started = time.perf_counter()
         question = messages[-1]["content"]
         hits = self.retrieve(standalone_query(messages), k=k, sources=sources, tags=tags)

@@ -12,6 +12,26 @@ ANAPHORA = re.compile(
 CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|why|how come|then|or)\b", re.IGNORECASE)
 
 
+def message_text(content) -> str:
+    """A message's text whatever shape the client sent: a string, or OpenAI/Gradio-style parts
+    (`[{"type": "text", "text": ...}, ...]`, which Gradio's Chatbot sends back for earlier turns).
+    Parts that are not text (files, images) carry nothing retrieval or the prompt can use."""
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    parts = [content] if isinstance(content, dict) else content
+    if not isinstance(parts, (list, tuple)):
+        raise TypeError(f"a chat message's content must be text or a list of text parts, not {type(content).__name__}")
+    texts = [p if isinstance(p, str) else p.get("text") or "" for p in parts if isinstance(p, str) or (isinstance(p, dict) and p.get("type", "text") == "text")]
+    return "\n".join(t for t in texts if t)
+
+
+def plain_messages(messages: list[dict]) -> list[dict]:
+    """`{"role", "content": str}` turns: the one shape everything after the API's entry reads."""
+    return [{"role": m.get("role", "user"), "content": message_text(m.get("content"))} for m in messages]
+
+
 def needs_context(question: str) -> bool:
     words = re.findall(r"\w+", question)
     return len(words) <= 3 or bool(ANAPHORA.search(question)) or bool(CONTINUATION.match(question))

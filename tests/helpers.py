@@ -10,6 +10,7 @@ from rag.server import free_port  # noqa: F401  (re-exported for the tests)
 REPO = Path(__file__).resolve().parent.parent
 NOTES = REPO / "notes"
 ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"  # Debian's, driven through Playwright's executable_path
 
 
 def write(folder: Path, name: str, content: str | bytes) -> Path:

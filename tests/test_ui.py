@@ -10,7 +10,6 @@ from rag import Assistant
 from ui.app import App, UISetupError, check_binding, launch
 from ui.uploads import UploadRefused, safe_name
 
-CHROMIUM = "/usr/bin/chromium"
 # a plain-text note keeps every character verbatim: what the browser gets is exactly this
 HOSTILE = """ZEBRA CALIBRATION
 
@@ -34,27 +33,6 @@ def app_url(shipped_index, vllm_settings, tmp_path_factory):
     demo = launch(assistant, "127.0.0.1", port, block=False)
     yield f"http://127.0.0.1:{port}"
     demo.close()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
-        yield b
-        b.close()
-
-
-@pytest.fixture
-def page(browser, app_url):
-    context = browser.new_context(viewport={"width": 1280, "height": 1000})
-    page = context.new_page()
-    page.goto(app_url)
-    page.wait_for_selector("#question textarea")
-    yield page
-    context.close()
 
 
 def test_chat_streams_an_answer_with_source_cards(page, artifacts):

@@ -1,0 +1,68 @@
+"""The browser app through several steps in a real headless Chromium, with the scripted fake LLM:
+what is under test here is the app (conversations, rendering, the library, uploads), not the model."""
+
+import shutil
+
+import pytest
+from fake_llm import FakeLLM
+from helpers import NOTES, free_port
+
+from rag import Assistant
+from ui.app import launch
+
+# Markdown and LaTeX as a real model writes them: the chat must render both, not show the markup
+REPLY = r"Batch normalization **normalises** each layer's inputs [1]: $\hat{x} = \frac{x - \mu}{\sigma}$, then $$y = \gamma \hat{x} + \beta$$ so training is faster [2]."
+
+
+@pytest.fixture(scope="module")
+def fake_llm():
+    with FakeLLM(REPLY) as fake:
+        yield fake
+
+
+@pytest.fixture(scope="module")
+def ui_root(shipped_index, tmp_path_factory):
+    root = tmp_path_factory.mktemp("ui-flows")
+    shutil.copytree(NOTES, root / "notes")
+    shutil.copytree(shipped_index, root / "index")
+    return root
+
+
+@pytest.fixture(scope="module")
+def assistant(ui_root, fake_llm):
+    return Assistant(notes_dir=ui_root / "notes", index_dir=ui_root / "index", interview_dir=ui_root / "interview", llm_base_url=fake_llm.base_url, llm_autostart=False)
+
+
+@pytest.fixture(scope="module")
+def app_url(assistant):
+    port = free_port()
+    demo = launch(assistant, "127.0.0.1", port, block=False)
+    yield f"http://127.0.0.1:{port}"
+    demo.close()
+
+
+def ask(page, question: str, turn: int) -> str:
+    """Ask in the browser and wait for the whole answer (the question box is cleared after it)."""
+    page.fill("#question textarea", question)
+    page.click("#ask")
+    page.wait_for_function("() => document.querySelector('#question textarea').value === ''", timeout=60_000)
+    bots = page.locator("#chat [data-testid=bot]")
+    assert bots.count() == turn, page.inner_text("#chat")
+    return bots.last.inner_text()
+
+
+def test_a_three_turn_conversation_with_a_follow_up(page, fake_llm, artifacts):
+    fake_llm.requests.clear()
+    first = ask(page, "What does batch normalization do?", 1)
+    assert "training is faster" in first
+    # the follow-up only makes sense after the first question: retrieval and the prompt both need it
+    second = ask(page, "Why does it help?", 2)
+    assert "training is faster" in second and "Error" not in page.inner_text("#chat")
+    assert "Batch Normalization" in page.inner_text("#sources")
+    history = [m["content"] for m in fake_llm.requests[-1]["messages"][1:-1]]
+    assert history[0] == "What does batch normalization do?" and "training is faster" in history[1]
+    third = ask(page, "And what is dropout?", 3)
+    assert "training is faster" in third and "dropout" in page.inner_text("#sources").lower()
+    assert [m["content"] for m in fake_llm.requests[-1]["messages"]][3] == "Why does it help?"
+    assert page.locator("#chat [data-testid=user]").count() == 3
+    page.screenshot(path=str(artifacts / "ui-conversation.png"), full_page=True)
