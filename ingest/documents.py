@@ -14,6 +14,7 @@ from pathlib import Path
 import frontmatter
 import yaml
 
+from ingest.control_chars import strip_control
 from ingest.markdown import clean_markdown
 
 MARKDOWN = {".md", ".markdown"}
@@ -99,6 +100,7 @@ def load_document(path: Path, source: str) -> Document:
     except UnicodeDecodeError as e:
         raise ValueError(f"not valid UTF-8 (byte {e.start}); skipped — re-save the file as UTF-8") from None
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    text = strip_control(text)
     if not text.strip():
         raise ValueError("file has only white space; skipped — add some text or delete it")
     if suffix in MARKDOWN:
@@ -149,7 +151,7 @@ def _load_pdf(path: Path, source: str) -> Document:
 
     try:
         reader = PdfReader(path)
-        pages = [page.extract_text() or "" for page in reader.pages]
+        pages = [strip_control(page.extract_text() or "") for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, OSError) as e:
         raise ValueError(f"unreadable PDF ({type(e).__name__}: {e}); skipped — re-export it or convert it to text") from None
     if not any(p.strip() for p in pages):

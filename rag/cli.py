@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ingest.control_chars import strip_control
 from ingest.documents import NotesFolderError
 from ingest.store import IndexProblem
 from rag import server
@@ -26,9 +27,17 @@ app = typer.Typer(help="Answers over your own ML notes with a local LLM, with so
 model_app = typer.Typer(help="The local LLM's files.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
+class NoteConsole(Console):
+    """Notes (and a model quoting them) may hold terminal escape sequences: printed text goes out
+    without control characters, so a note cannot recolour, retitle or clear the user's terminal."""
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*(strip_control(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
 # soft_wrap: a message is one line however narrow the terminal or pipe; let the terminal wrap it
-out = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True)
+out = NoteConsole(soft_wrap=True)
+err = NoteConsole(stderr=True, soft_wrap=True)
 
 EXIT_LLM_DOWN = 3  # `ask` printed passages only: no LLM could be reached or started
 

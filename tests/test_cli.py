@@ -141,3 +141,23 @@ def test_interview_session_with_piped_answers_writes_its_transcript(shipped_inde
     assert again.returncode == 0 and waiting in again.stdout and again.stdout.count("Model answer") == 2
     bad = rag("interview", "--topic", "no such topic anywhere", "--index", str(shipped_index), env=env)
     assert bad.returncode == 1 and "no questions match topic" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_terminal_escape_sequences_in_notes_never_reach_the_terminal(tmp_path, notes_dir, cli_env):
+    from fake_llm import FakeLLM
+
+    write(notes_dir, "colours.md", "# Okapi \x1b[31mred\x1b[0m gradients\nThe okapi gradient \x1b]0;pwned\x07steps twice per quokka.\n")
+    index = tmp_path / "idx"
+    assert rag("ingest", str(notes_dir), "--index", str(index), env=cli_env).returncode == 0
+    chunks = "".join(p.read_text() for p in index.rglob("chunks.jsonl"))
+    assert "okapi gradient" in chunks and "\\u001b" not in chunks and "\\u0007" not in chunks and "pwned" not in chunks
+    shown = rag("retrieve", "okapi gradient quokka", "--index", str(index), env=cli_env)
+    assert "okapi gradient" in shown.stdout and "\x1b" not in shown.stdout and "\x07" not in shown.stdout
+    # a model quoting escape sequences (or an index built before they were stripped) is cleaned on output
+    with FakeLLM("The okapi \x1b[2J\x1b]0;pwned\x07gradient steps twice [1].") as llm:
+        env = {**cli_env, "RAG_LLM_BASE_URL": llm.base_url}
+        asked = rag("ask", "What is the okapi gradient?", "--index", str(index), env=env)
+        chatted = rag("chat", "--index", str(index), env=env, input="What is the okapi gradient?\n/quit\n")
+    for result in (asked, chatted):
+        assert "gradient steps twice" in result.stdout, result.stderr
+        assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout and "pwned" not in result.stdout

@@ -139,3 +139,14 @@ def test_listing_skips_unsupported_hidden_and_escaping_symlinks(notes_dir, tmp_p
 def test_missing_folder(tmp_path):
     with pytest.raises(NotesFolderError, match="notes folder not found"):
         list_notes(tmp_path / "nope")
+
+
+ESCAPES = "# Colours\x1b[31m red\x1b[0m\nA note that sets the \x1b]0;pwned title\x07window title and rings\x07 a bell.\nTabs\tstay.\n"
+
+
+@pytest.mark.parametrize("name", ["escapes.md", "escapes.txt"])
+def test_terminal_control_sequences_are_taken_out_line_for_line(notes_dir, name):
+    doc = load_document(write(notes_dir, name, ESCAPES), name)
+    text = "\n".join(doc.lines)
+    assert "\x1b" not in text and "\x07" not in text and "[31m" not in text and "pwned" not in text
+    assert doc.lines[:3] == ["# Colours red", "A note that sets the window title and rings a bell.", "Tabs\tstay."]
