@@ -10,7 +10,7 @@ from interview_cases import CASES
 
 from rag import Assistant
 from rag.interview.concepts import KINDS, concepts_from_chunks
-from rag.interview.grading import grade
+from rag.interview.grading import grade, model_answer
 from rag.interview.phrasing import template_question
 from rag.interview.session import InterviewError
 
@@ -51,6 +51,19 @@ def test_question_kinds_follow_the_notes(pool):
     for concept in pool:
         question = template_question(concept)
         assert question.endswith(("?", ".", ")")) and "  " not in question
+
+
+def test_a_section_over_several_chunks_keeps_its_paragraph_as_key_points_and_model_answer(pool):
+    # the notes' "10. REINFORCEMENT LEARNING (RL)" is cut into four chunks; the first holds one line
+    rl = next(c for c in pool if c.term == "REINFORCEMENT LEARNING (RL)" and c.kind == "definition")
+    points = " ".join(rl.key_points)
+    assert rl.key_points[0].startswith("Behavioral Learning") and len(rl.chunk_ids) >= 3
+    assert "agent interacts with its environment" in points and "trial and error" in points
+    answer = model_answer(rl)
+    assert "maximize the (long term) reward" in answer and "trial and error" in answer
+    # what follows in another vein (fields of application, limitations) stays a question of its own
+    limitations = next(c for c in pool if c.term == rl.term and c.kind == "why")
+    assert "Sample efficiency" in " ".join(limitations.key_points) and "Sample efficiency" not in points
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c["term"] for c in CASES])

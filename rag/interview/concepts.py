@@ -194,10 +194,32 @@ def _company_kind(region: _Region, chunk: Chunk) -> str | None:
     return None
 
 
+def _continue(concept: Concept, chunk: Chunk, lines: list[str], limit: int = 8) -> None:
+    """A section longer than one chunk goes on in the next: its text there belongs to the concept the
+    previous chunk ended in (the paragraph under "REINFORCEMENT LEARNING (RL)", not only its first line).
+    Chunks overlap, so points already kept are not added twice."""
+    new = [p for p in key_points(lines) if not any(p in kept for kept in concept.key_points)]
+    if new and len(concept.key_points) < limit:
+        concept.key_points.extend(new[: limit - len(concept.key_points)])
+        concept.chunk_ids.append(chunk.id)
+
+
 def concepts_from_chunks(chunks: list[Chunk], min_points: int = 1) -> list[Concept]:
     found: dict[str, Concept] = {}
+    previous: Chunk | None = None
+    tail: Concept | None = None  # the concept the previous chunk ended in
     for chunk in chunks:
+        continues = previous is not None and (previous.source, previous.heading_path) == (chunk.source, chunk.heading_path)
+        previous, last = chunk, tail
+        tail = None
         for region in _regions(chunk):
+            # the same section going on in the same vein; a formula or a limitations list that follows
+            # is a question of its own
+            if continues and last is not None and region.named_by == "chunk" and _kind(region, "\n".join(region.lines))[0] == last.kind:
+                _continue(last, chunk, region.lines)
+                tail = last
+                continue
+            tail = None
             text = "\n".join(region.lines)
             name = region.name
             if name == chunk.title or _company_kind(region, chunk) in ("pitch", "ask"):
@@ -217,8 +239,7 @@ def concepts_from_chunks(chunks: list[Chunk], min_points: int = 1) -> list[Conce
             key = _concept_key(chunk.source, name, kind)
             if key in found:
                 continue
-            key = _concept_key(chunk.source, name, kind)
-            found[key] = Concept(
+            found[key] = tail = Concept(
                 key=key,
                 term=name,
                 kind=kind,

@@ -85,8 +85,15 @@ def cite_for(concept: Concept) -> str:
     return f"{concept.source} > {path}" if path else concept.source
 
 
-def model_answer(concept: Concept, limit: int = 4) -> str:
-    return " ".join(p if p.endswith((".", "!", "?", ":")) else p + "." for p in concept.key_points[:limit])
+def model_answer(concept: Concept, words: int = 90) -> str:
+    """The note's points in order, about a paragraph's worth: a count of points would stop a definition
+    made of short sentences after its first line."""
+    kept: list[str] = []
+    for point in concept.key_points:
+        if kept and sum(len(k.split()) for k in kept) + len(point.split()) > words:
+            break
+        kept.append(point if point.endswith((".", "!", "?", ":")) else point + ".")
+    return " ".join(kept)
 
 
 def grade(concept: Concept, question: str, answer: str, embedder: Embedder, sources: list, judge: Judge | None = None) -> Feedback:
