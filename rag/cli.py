@@ -94,7 +94,7 @@ def ingest(
         _print_json({**stats.to_json(), "index_dir": str(a.index_dir)})
     else:
         for skipped in stats.skipped:
-            err.print(f"[yellow]skipped[/] {escape(str(skipped))}")
+            err.print(f"[yellow]{escape(str(skipped))}[/]")  # the reason says "skipped" and why
         for warning in stats.warnings:
             err.print(f"[yellow]warning[/] {escape(warning)}")
         if stats.rebuilt_because:

@@ -42,6 +42,7 @@ def test_ingest_retrieve_status_json(tmp_path, notes_dir, cli_env):
 
     human = rag("ingest", str(notes_dir), "--index", index, env=cli_env)
     assert human.returncode == 0 and "Up to date: 1 files" in human.stdout
+    assert human.stderr.count("skipped") == 1 and "bad.md: binary data" in human.stderr  # said once, with why
 
     hits = json.loads(rag("retrieve", "what zeroes activations?", "-k", "3", "--index", index, "--json", env=cli_env).stdout)
     assert hits[0]["source"] == "a.md" and hits[0]["heading"] == "a > Dropout" and hits[0]["rank"] == 1

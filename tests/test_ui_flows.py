@@ -66,3 +66,40 @@ def test_a_three_turn_conversation_with_a_follow_up(page, fake_llm, artifacts):
     assert [m["content"] for m in fake_llm.requests[-1]["messages"]][3] == "Why does it help?"
     assert page.locator("#chat [data-testid=user]").count() == 3
     page.screenshot(path=str(artifacts / "ui-conversation.png"), full_page=True)
+
+
+def test_library_statistics_are_read_when_the_tab_opens(page, ui_root):
+    # an ingest from outside the app (`rag ingest`, another browser tab) after the app started
+    (ui_root / "notes" / "later-note.md").write_text("# Later\nA note the command line ingested after the app had started.\n")
+    outside = Assistant(notes_dir=ui_root / "notes", index_dir=ui_root / "index")
+    assert outside.ingest().added == 1
+    info = outside.status()
+    page.get_by_role("tab", name="Library").click()
+    page.wait_for_selector(f"#lib-status:has-text('{info['files']} files, {info['chunks']} chunks')")
+    assert "later-note.md" in page.inner_text("body")
+
+
+def test_uploads_refuse_paths_and_oversized_notes_with_one_clear_message(page, ui_root, artifacts):
+    (ui_root / "notes" / "unrelated.md").write_bytes(b"\x00\x01 not a note")  # a problem elsewhere in the folder
+    page.get_by_role("tab", name="Library").click()
+    upload = page.locator("#lib-upload input[type=file]")
+    note = lambda name, data: {"name": name, "mimeType": "text/markdown", "buffer": data}
+    upload.set_input_files(files=[note("okapi.md", b"# Okapi\nThe okapi gradient steps twice per quokka.\n"), note("scan.md", b"\x00\x01 binary")])
+    page.wait_for_selector("#lib-result:has-text('Saved okapi.md')", timeout=60_000)
+    result = page.inner_text("#lib-result")
+    # only what happened to the uploaded files, each said once
+    assert "unrelated.md" not in result and "scan.md: binary data" in result and result.count("skipped") == 1
+
+    upload.set_input_files(files=[note("../evil.md", b"# Evil\nWritten beside the notes folder.\n")])
+    page.wait_for_selector("#lib-result:has-text('Refused')", timeout=30_000)
+    result = page.inner_text("#lib-result")
+    assert "'../evil.md': a path, not a file name" in result and "Saved" not in result
+    assert not (ui_root / "notes" / "evil.md").exists() and not (ui_root / "evil.md").exists()
+
+    upload.set_input_files(files=[note("huge.md", b"a" * 30_000_000)])
+    page.wait_for_selector("#lib-result:has-text('huge.md')", timeout=60_000)
+    shown = page.inner_text("body")
+    assert shown.count("over the 20 MB limit") == 1 and "'huge.md': 30.0 MB" in shown and "Mb" not in shown
+    assert "evil.md" not in page.inner_text("#lib-result")  # the previous result is replaced
+    assert not (ui_root / "notes" / "huge.md").exists()
+    page.screenshot(path=str(artifacts / "ui-upload-refused.png"), full_page=True)

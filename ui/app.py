@@ -14,7 +14,7 @@ from rag.assistant import Assistant
 from rag.interview.session import DIFFICULTIES, MODES, InterviewError
 from rag.types import Answer
 from ui.render import CSS, feedback_card, hit_cards, source_cards
-from ui.uploads import ALLOWED, UploadRefused, save_upload
+from ui.uploads import ALLOWED, UPLOAD_TRANSPORT_FACTOR, UploadRefused, save_upload
 
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -132,7 +132,7 @@ class App:
         head += f"\n\n**{info['files']} files, {info['chunks']} chunks** · {info['embedding_model']} · {info['index_type']} index"
         return head, [[name, n] for name, n in info["per_file"].items()]
 
-    def ingest(self, rebuild: bool, progress=gr.Progress()):
+    def ingest(self, rebuild: bool, progress=gr.Progress(), only: set[str] | None = None):
         def report(stage: str, done: int, total: int) -> None:
             progress((done, total or 1), desc=stage)
 
@@ -140,21 +140,32 @@ class App:
             stats = self.base.ingest(rebuild=rebuild, progress=report, lock_wait_seconds=60)
         except Exception as e:  # shown to the user; the previous index stays in use
             return f"**Ingest failed:** {escape(str(e))}", *self.library()
-        lines = [f"Indexed {stats.files} files, {stats.chunks} chunks (+{stats.added} new, {stats.updated} changed, -{stats.removed} removed) in {stats.seconds:.1f} s"]
-        lines += [f"- skipped: {escape(str(s))}" for s in stats.skipped] + [f"- warning: {escape(w)}" for w in stats.warnings]
-        return "\n".join(lines), *self.library()
+        return self._ingest_report(stats, only), *self.library()
 
-    def upload(self, files: list[str] | None, progress=gr.Progress()):
+    @staticmethod
+    def _ingest_report(stats, only: set[str] | None) -> str:
+        """The summary, then what was skipped and warned about: for an upload, only its own files
+        (the folder's other problems are the Ingest button's and `rag ingest`'s to report)."""
+        concerns = lambda source: only is None or source in only
+        lines = [f"Indexed {stats.summary()}"]
+        lines += [f"- {escape(str(s))}" for s in stats.skipped if concerns(s.source)]  # the reason says "skipped"
+        lines += [f"- warning: {escape(w)}" for w in stats.warnings if concerns(w.split(": ", 1)[0])]
+        return "\n".join(lines)
+
+    def upload(self, files: list[dict] | None, progress=gr.Progress()):
+        """`files` as the browser sent them (the event skips preprocessing): Gradio keeps only the last
+        part of a path-like name when it stores the file, so the name as given is `orig_name`."""
         saved, refused = [], []
         limit = self.base.settings.ui_upload_max_mb * 1_000_000
-        for path in files or []:
+        for f in files or []:
+            path = Path(f["path"])
             try:
-                saved.append(save_upload(self.base.notes_dir, Path(path).name, Path(path), limit).name)
+                saved.append(save_upload(self.base.notes_dir, f.get("orig_name") or path.name, path, limit).name)
             except UploadRefused as e:
                 refused.append(str(e))
-        message = "\n".join([f"Refused {escape(r)}" for r in refused])
+        message = "\n\n".join([f"Refused {escape(r)}" for r in refused])
         if saved:
-            result, head, table = self.ingest(False, progress)
+            result, head, table = self.ingest(False, progress, only=set(saved))
             message = f"Saved {', '.join(escape(s) for s in saved)}.\n\n{result}\n\n{message}"
             return message, head, table, None
         return message or "No file given.", *self.library(), None
@@ -221,22 +232,25 @@ class App:
                 start.click(self.start_interview, [topic, mode, n, difficulty], [session, question_md, progress_md, feedback, summary, transcript])
                 submit.click(self.answer_interview, [session, answer], [session, question_md, progress_md, feedback, answer, summary, transcript])
 
-            with gr.Tab("Library"):
-                head, table = self.library()
-                library_md = gr.Markdown(head, elem_id="lib-status")
+            with gr.Tab("Library") as library_tab:
+                library_md = gr.Markdown(elem_id="lib-status")
                 with gr.Row():
                     rebuild = gr.Checkbox(label="rebuild from scratch")
                     ingest = gr.Button("Ingest / re-ingest", elem_id="lib-ingest")
                 ingest_md = gr.Markdown(elem_id="lib-result")
                 upload = gr.File(label=f"Upload notes ({', '.join(ALLOWED)}; up to {s.ui_upload_max_mb} MB)", file_count="multiple", file_types=list(ALLOWED), type="filepath", elem_id="lib-upload")
-                files = gr.Dataframe(table, headers=["file", "chunks"], label="per-file chunks", interactive=False)
+                files = gr.Dataframe(headers=["file", "chunks"], label="per-file chunks", interactive=False)
                 with gr.Row():
                     search_box = gr.Textbox(label="search the index (raw retrieval, no LLM)", scale=5, elem_id="lib-search")
                     search_k = gr.Slider(1, 20, value=s.top_k, step=1, label="k", scale=1)
                 results = gr.HTML(elem_id="lib-results")
                 ingest.click(self.ingest, [rebuild], [ingest_md, library_md, files])
-                upload.upload(self.upload, [upload], [ingest_md, library_md, files, upload])
+                upload.upload(self.upload, [upload], [ingest_md, library_md, files, upload], preprocess=False)
                 search_box.submit(self.search, [search_box, search_k], results)
+                # read when the page loads and when the tab opens: an ingest from the CLI or another tab
+                # since the app started (or since the page loaded) must show
+                demo.load(self.library, None, [library_md, files])
+                library_tab.select(self.library, None, [library_md, files])
 
             with gr.Tab("Evaluation"):
                 from eval.report import CONFIGS
@@ -264,7 +278,7 @@ def launch(assistant: Assistant, host: str, port: int, auth: str | None = None, 
         ssr_mode=False,
         quiet=True,
         css=CSS,
-        max_file_size=assistant.settings.ui_upload_max_mb * 1_000_000,
+        max_file_size=UPLOAD_TRANSPORT_FACTOR * assistant.settings.ui_upload_max_mb * 1_000_000,
         footer_links=[],
     )
     return demo

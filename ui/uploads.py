@@ -7,6 +7,11 @@ import shutil
 from pathlib import Path
 
 ALLOWED = (".md", ".markdown", ".txt", ".pdf")
+# Gradio refuses a file over its own limit before any handler runs, in a toast with other units
+# ("19.1 Mb") that leaves the last result on the page. Its limit sits well above the notes' limit, so
+# `save_upload` is what refuses an oversized note, by name, in the result box; Gradio's only stops
+# uploads large enough to matter to the disk.
+UPLOAD_TRANSPORT_FACTOR = 5
 
 
 class UploadRefused(ValueError):
