@@ -215,7 +215,7 @@ def concepts_from_chunks(chunks: list[Chunk], min_points: int = 1) -> list[Conce
         for region in _regions(chunk):
             # the same section going on in the same vein; a formula or a limitations list that follows
             # is a question of its own
-            if continues and last is not None and region.named_by == "chunk" and _kind(region, "\n".join(region.lines))[0] == last.kind:
+            if continues and last is not None and region.named_by == "chunk" and _kind(_Region(last.term, region.lines), "\n".join(region.lines))[0] == last.kind:
                 _continue(last, chunk, region.lines)
                 tail = last
                 continue
