@@ -1,10 +1,16 @@
 """Grade an answer against the key points of the note it is about.
 
-Each key point gets the best cosine similarity to any sentence (or pair of sentences, or the whole) of
-the answer; similarity between `FLOOR` and `FULL` earns partial credit, so an answer that gets a point
-half right scores between one that nails it and one that misses it. When a judge model is configured,
-its yes/no per key point is averaged with the similarity credit: embeddings reward the right words,
-the judge catches a right-sounding answer that says the opposite.
+Two embedding signals, with the concept's own name masked on both sides (naming it earns nothing):
+- *the gist*: the whole answer against the whole section (its key points joined). A terse answer that
+  gets the idea right is close to the section as a whole, though it matches few single sentences;
+- *coverage*: each key point gets its best cosine similarity to a sentence, a pair of sentences or the
+  whole answer, credited from `FLOOR` (another fact of the same topic) to `FULL` (a paraphrase); the mean
+  of the best `TOP_POINTS` credits counts, since a good answer states the section's main ideas, not
+  each of its sentences (a section continued over several chunks has up to eight).
+The score is the weighted sum, 0-10; the weights and thresholds were chosen on the tuning half of
+`eval/datasets/interview_answers.jsonl` (`python -m eval.interview`). When a judge model is configured,
+its share of key points stated is averaged with that score: embeddings reward the right words, the
+judge catches a right-sounding answer that says the opposite.
 """
 
 from __future__ import annotations
@@ -22,7 +28,10 @@ from rag.interview.concepts import Concept
 
 # all-MiniLM-L6-v2: unrelated sentences sit around 0.0-0.25, two different facts of one ML topic up to
 # about 0.45, paraphrases of one fact 0.6 and above
-FLOOR, FULL, COVERED = 0.35, 0.75, 0.55
+FLOOR, FULL = 0.45, 0.65
+COVERED = (FLOOR + FULL) / 2  # half the credit: shown as covered
+TOP_POINTS = 3
+GIST_FLOOR, GIST_FULL, GIST_WEIGHT = 0.5, 0.7, 0.75
 OFF_TOPIC = 0.3  # below this for every key point the answer is about something else
 DONT_KNOW = re.compile(
     r"\b(i\s+(?:do\s*n[o']?t|dunno|have\s+no)\s+(?:know|idea|clue)|no\s+idea|not\s+sure|no\s+clue|dunno|"
@@ -98,15 +107,20 @@ def model_answer(concept: Concept, words: int = 90) -> str:
 
 def grade(concept: Concept, question: str, answer: str, embedder: Embedder, sources: list, judge: Judge | None = None) -> Feedback:
     points = concept.key_points
-    verdict = verdict_for(answer)
+    verdict = verdict_for(answer) if points else "empty"
     similarity = np.zeros(len(points))
+    score = 0.0
     if verdict is None:
         units = [without_term(u, concept.term) for u in answer_units(answer)]
-        vectors = embedder.embed([without_term(p, concept.term) for p in points] + units)
-        similarity = (vectors[: len(points)] @ vectors[len(points) :].T).max(axis=1)
+        section = without_term(" ".join(points), concept.term)
+        vectors = embedder.embed([without_term(p, concept.term) for p in points] + [section] + units)
+        similarity = (vectors[: len(points)] @ vectors[len(points) + 1 :].T).max(axis=1)
+        gist = float(vectors[len(points)] @ vectors[-1])  # the last unit is the whole answer
         if similarity.max() < OFF_TOPIC:
             verdict = "off_topic"
-    credit = np.clip((similarity - FLOOR) / (FULL - FLOOR), 0.0, 1.0)
+        credit = np.clip((similarity - FLOOR) / (FULL - FLOOR), 0.0, 1.0)
+        coverage = np.sort(credit)[::-1][:TOP_POINTS].mean()
+        score = (1 - GIST_WEIGHT) * coverage + GIST_WEIGHT * np.clip((gist - GIST_FLOOR) / (GIST_FULL - GIST_FLOOR), 0.0, 1.0)
     covered_mask = similarity >= COVERED
     judged: list[bool | None] = [None] * len(points)
     judged_by = ["embedding"]
@@ -114,16 +128,16 @@ def grade(concept: Concept, question: str, answer: str, embedder: Embedder, sour
         verdicts = judge(question, answer, points)
         if len(verdicts) == len(points):
             judged = list(verdicts)
-            credit = (credit + np.array(verdicts, dtype=float)) / 2
+            score = (score + float(np.mean(verdicts))) / 2
             covered_mask = np.array(verdicts, dtype=bool)
             judged_by.append("llm")
     if verdict is not None:
-        credit[:] = 0.0
+        score = 0.0
         covered_mask[:] = False
     cite = cite_for(concept)
     keypoints = [KeyPoint(p, cite, round(float(s), 3), j) for p, s, j in zip(points, similarity, judged)]
     return Feedback(
-        score=round(10 * float(credit.mean()), 1) if points else 0.0,
+        score=round(10 * float(score), 1),
         covered=[k for k, c in zip(keypoints, covered_mask) if c],
         missed=[k for k, c in zip(keypoints, covered_mask) if not c],
         model_answer=model_answer(concept),
