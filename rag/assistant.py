@@ -20,7 +20,9 @@ from rag.settings import Settings
 from rag.types import Answer, Hit
 
 if TYPE_CHECKING:
+    from rag.interview.anki import AnkiExport
     from rag.interview.session import InterviewSession
+    from rag.note_files import NoteText
 
 
 class Assistant:
@@ -210,6 +212,27 @@ class Assistant:
         if resume:
             return InterviewSession.load(self, resume)
         return InterviewSession.start(self, topic=topic, n=n, **options)
+
+    def export_anki(self, path: str | Path, topic: str | None = None) -> "AnkiExport":
+        """The interview's concepts (of `topic`, or all) as an Anki deck; re-exporting updates the cards."""
+        from rag.interview.anki import export_deck
+        from rag.interview.concepts import concepts_from_chunks
+
+        return export_deck(concepts_from_chunks(self.index.chunks), Path(path), topic)
+
+    # ---- the note files themselves ---------------------------------------------------------------
+    def list_notes(self) -> list[dict]:
+        """Every note the ingest reads, with its size and how many chunks the index holds of it."""
+        from rag.note_files import note_files
+
+        indexed = self.status().get("per_file", {})
+        return [{"source": name, "bytes": path.stat().st_size, "chunks": indexed.get(name, 0)} for name, path in note_files(self.notes_dir).items()]
+
+    def read_note(self, path: str, heading: str | None = None) -> "NoteText":
+        """A note's text, or one heading's section of it; only inside the notes folder (NoteRefused)."""
+        from rag.note_files import read_note
+
+        return read_note(self.notes_dir, path, heading)
 
     # ---- evaluation ----------------------------------------------------------------------------
     def evaluate(

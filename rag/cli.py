@@ -319,6 +319,7 @@ def interview(
     resume: Annotated[Optional[str], typer.Option("--resume", help="Continue a saved session by its id.")] = None,
     export: Annotated[Optional[Path], typer.Option("--export", help="Also write the transcript as Markdown here.")] = None,
     seed: Annotated[Optional[int], typer.Option("--seed", help="Same seed, same questions (for a given history).")] = None,
+    export_anki: Annotated[Optional[Path], typer.Option("--export-anki", help="Write the concepts (of --topic, or all) as an Anki deck (.apkg) instead of asking.")] = None,
     index: IndexOpt = None,
     notes: NotesOpt = None,
 ) -> None:
@@ -327,6 +328,10 @@ def interview(
 
     a = _assistant(notes, index)
     try:
+        if export_anki:
+            deck = a.export_anki(export_anki, topic=topic)
+            out.print(f"{deck.cards} card{'s' * (deck.cards != 1)} in deck {escape(deck.deck)} → {deck.path} (import it in Anki; exporting again updates these cards)")
+            return
         session = a.interview(topic=topic, n=n, mode=mode, difficulty=difficulty, phrasing=phrasing, seed=seed, resume=resume)
         out.print(f"[dim]Session {session.id}: {len(session.plan)} questions. One line per answer; /skip shows the answer, /quit saves for later.[/]")
         while (q := session.next_question()) is not None:
@@ -351,6 +356,46 @@ def interview(
             out.print("[yellow]Weak topics come back next session:[/] " + escape("; ".join(summary.weak_topics)))
     # every question and answer already saved the session
     out.print(f"transcript: {session.path}" + (f", {session.export_markdown(export)}" if export else ""))
+
+
+@app.command()
+def mcp(
+    http: Annotated[bool, typer.Option("--http", help="Streamable HTTP on 127.0.0.1 instead of stdio.")] = False,
+    port: Annotated[Optional[int], typer.Option("--port", help="With --http; default: mcp_port (8002).")] = None,
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """Serve the notes to AI clients over the Model Context Protocol (stdio, as desktop clients start it)."""
+    from rag.mcp_server import MCP_PATH, serve
+
+    a = _assistant(notes, index)
+    if http:
+        # stdout is the protocol on stdio: say where to connect only when serving HTTP
+        out.print(f"notes-rag MCP server on http://127.0.0.1:{port or a.settings.mcp_port}{MCP_PATH} (Ctrl-C stops it)")
+    try:
+        serve(a, http=http, port=port)
+    except OSError as e:
+        _fail(str(e))
+
+
+@app.command()
+def api(
+    port: Annotated[Optional[int], typer.Option("--port", help="Default: api_port (8001).")] = None,
+    host: Annotated[Optional[str], typer.Option("--host", help="Default 127.0.0.1; anything else needs api_key (RAG_API_KEY).")] = None,
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """An OpenAI-compatible endpoint (/v1/chat/completions, /v1/models) over your notes."""
+    from rag.openai_api import APISetupError, server
+
+    a = _assistant(notes, index)
+    host, port = host or a.settings.api_host, port or a.settings.api_port
+    try:
+        endpoint = server(a, host, port)
+    except APISetupError as e:
+        _fail(str(e))
+    out.print(f"notes-rag OpenAI-compatible API on http://{host}:{port}/v1, model notes-rag" + (" (Bearer key required)" if a.settings.api_key else "") + " (Ctrl-C stops it)")
+    endpoint.run()
 
 
 @app.command()

@@ -21,6 +21,10 @@ def _default_cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "notes-rag"
 
 
+# the addresses a server may bind without a login or key: only this machine can reach them
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="RAG_", extra="ignore")
 
@@ -80,6 +84,12 @@ class Settings(BaseSettings):
     ui_auth: str | None = Field(None, description="user:password; required to bind anywhere but loopback")
     ui_upload_max_mb: int = 20
     ui_concurrency: int = Field(4, description="questions answered at once; more wait in the queue")
+
+    # `rag api` (OpenAI-compatible endpoint) and `rag mcp --http`
+    api_host: str = "127.0.0.1"
+    api_port: int = 8001
+    api_key: str | None = Field(None, description="Bearer key `rag api` requires; required to bind anywhere but loopback")
+    mcp_port: int = Field(8002, description="`rag mcp --http` port; it binds 127.0.0.1 only")
 
     # `rag serve`
     server_host: str = "127.0.0.1"

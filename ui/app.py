@@ -12,11 +12,10 @@ import gradio as gr
 from ingest.store import IndexProblem
 from rag.assistant import Assistant
 from rag.interview.session import DIFFICULTIES, MODES, InterviewError
+from rag.settings import LOOPBACK
 from rag.types import Answer
 from ui.render import CSS, feedback_card, hit_cards, source_cards
 from ui.uploads import ALLOWED, UPLOAD_TRANSPORT_FACTOR, UploadRefused, save_upload
-
-LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
 class UISetupError(ValueError):
@@ -115,6 +114,15 @@ class App:
         summary = self._summary(session) if session.done else ""
         transcript = session.export_markdown() if session.done else None
         return session, question, progress, feedback_card(fb), "", summary, gr.update(value=transcript and str(transcript), visible=transcript is not None)
+
+    def export_anki(self, topic: str):
+        """The concepts of the topic (or all) as an .apkg to download; importing it again updates the cards."""
+        path = Path(tempfile.mkdtemp(prefix="notes-rag-anki-")) / "notes-rag.apkg"
+        try:
+            deck = self.base.export_anki(path, topic=topic.strip() or None)
+        except (InterviewError, IndexProblem) as e:
+            return f"**{escape(str(e))}**", gr.update(value=None, visible=False)
+        return f"{deck.cards} card{'s' * (deck.cards != 1)} in deck *{escape(deck.deck)}*; importing it again updates them.", gr.update(value=str(deck.path), visible=True)
 
     @staticmethod
     def _summary(session) -> str:
@@ -229,6 +237,11 @@ class App:
                 feedback = gr.HTML(elem_id="iv-feedback")
                 summary = gr.Markdown(elem_id="iv-summary")
                 transcript = gr.DownloadButton("Download transcript", visible=False, elem_id="iv-download")
+                with gr.Row():
+                    anki = gr.Button("Export Anki deck (the topic above, or all)", size="sm", elem_id="iv-anki")
+                    anki_md = gr.Markdown(elem_id="iv-anki-result")
+                anki_file = gr.File(label="Anki deck", visible=False, elem_id="iv-anki-file")
+                anki.click(self.export_anki, [topic], [anki_md, anki_file])
                 start.click(self.start_interview, [topic, mode, n, difficulty], [session, question_md, progress_md, feedback, summary, transcript])
                 submit.click(self.answer_interview, [session, answer], [session, question_md, progress_md, feedback, answer, summary, transcript])
 

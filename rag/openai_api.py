@@ -1,0 +1,153 @@
+"""`rag api`: the assistant behind an OpenAI-compatible `/v1/chat/completions`, so any OpenAI client or
+chat front end can talk to the notes.
+
+The reply's content is the answer with its sources appended as numbered footnotes (what a plain chat
+front end shows); the response also carries them as data in `sources`, and the rest of the `Answer`
+(timings, citation checks, errors) in `rag`. Sampling and retrieval follow the server's settings; a
+client's own system prompt is dropped, as the notes' prompt template is what keeps answers grounded.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+import uuid
+from typing import Iterator
+
+import uvicorn
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from ingest.store import IndexProblem
+from rag.assistant import Assistant
+from rag.settings import LOOPBACK
+from rag.types import Answer
+
+MODEL_ID = "notes-rag"
+# mark the parts of a reply, so a client sending the turn back gives the model only the checked answer
+FOOTNOTES = "\n\n---\nSources:\n"
+CHECKED = "\n\n---\nChecked against your notes:\n"
+
+
+class APISetupError(ValueError):
+    """The endpoint would not be safe as asked; the message says what to set."""
+
+
+def check_binding(host: str, api_key: str | None) -> None:
+    if host not in LOOPBACK and not api_key:
+        raise APISetupError(f"binding to {host} would serve your notes to the network without a key; set api_key (RAG_API_KEY) or bind to 127.0.0.1")
+
+
+def footnotes(answer: Answer) -> str:
+    """The cited sources, numbered as the answer cites them; all of them when nothing was cited (the
+    passages-only reply when no LLM answers numbers its passages the same way)."""
+    shown = [s for s in answer.sources if s.cited] or answer.sources
+    if not shown:
+        return ""
+    return FOOTNOTES + "\n".join(f"[{s.n}] {s.source} > {s.heading}" for s in shown)
+
+
+def conversation(messages: list[dict]) -> list[dict]:
+    """The user and assistant turns, our footnotes cut from earlier replies."""
+    turns = []
+    for m in messages:
+        if m.get("role") not in ("user", "assistant"):
+            continue
+        content = m.get("content")
+        if m["role"] == "assistant" and isinstance(content, str):
+            content = content.split(FOOTNOTES, 1)[0].split(CHECKED)[-1]
+        turns.append({"role": m["role"], "content": content})
+    if not turns or turns[-1]["role"] != "user":
+        raise HTTPException(400, "the last message must be the user's question")
+    return turns
+
+
+def _extras(answer: Answer) -> dict:
+    data = answer.to_json()
+    return {"sources": data.pop("sources"), "rag": data}
+
+
+def create_app(assistant: Assistant) -> FastAPI:
+    app = FastAPI(title="notes-rag", description="OpenAI-compatible chat over your notes")
+    key = assistant.settings.api_key
+
+    def authorised(request: Request) -> None:
+        if not key:
+            return
+        scheme, _, given = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not secrets.compare_digest(given.strip().encode(), key.encode()):
+            raise HTTPException(401, "missing or wrong API key: send it as 'Authorization: Bearer <api_key>'")
+
+    @app.exception_handler(HTTPException)
+    async def openai_error(request: Request, exc: HTTPException) -> JSONResponse:
+        # the shape OpenAI clients parse into their exception's message
+        kind = "invalid_api_key" if exc.status_code == 401 else "invalid_request_error"
+        return JSONResponse({"error": {"message": exc.detail, "type": kind, "code": kind}}, status_code=exc.status_code)
+
+    @app.get("/v1/models", dependencies=[Depends(authorised)])
+    def models() -> dict:
+        return {"object": "list", "data": [{"id": MODEL_ID, "object": "model", "created": 0, "owned_by": "notes-rag"}]}
+
+    @app.post("/v1/chat/completions", dependencies=[Depends(authorised)])
+    async def chat_completions(request: Request):
+        try:
+            body = await request.json()
+            messages = conversation(body["messages"])
+        except (ValueError, KeyError, TypeError, AttributeError):
+            raise HTTPException(400, "the body must be JSON with a list of messages, as OpenAI's chat completions take") from None
+        head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": MODEL_ID}
+        if body.get("stream"):
+            return StreamingResponse(_stream(assistant, messages, head), media_type="text/event-stream")
+        return await _complete(assistant, messages, head)
+
+    return app
+
+
+async def _complete(assistant: Assistant, messages: list[dict], head: dict) -> dict:
+    try:
+        answer = await run_in_threadpool(assistant.chat, messages)
+    except IndexProblem as e:
+        raise HTTPException(503, str(e)) from None
+    return {
+        **head,
+        "object": "chat.completion",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text + footnotes(answer)}, "finish_reason": "stop"}],
+        "usage": None,
+        **_extras(answer),
+    }
+
+
+def _stream(assistant: Assistant, messages: list[dict], head: dict) -> Iterator[str]:
+    """Server-sent events as OpenAI streams them: the pieces as the model writes them; when checking
+    the answer against the notes changed it (citations, unsupported sentences), the checked answer
+    after a `CHECKED` line, as the CLI prints it; the footnotes; a last chunk with finish_reason,
+    `sources` and `rag`; then [DONE]."""
+
+    def event(delta: dict, finish: str | None = None, **extra) -> str:
+        chunk = {**head, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
+
+    yield event({"role": "assistant", "content": ""})
+    streamed: list[str] = []
+    try:
+        for piece in assistant.stream_chat(messages):
+            if isinstance(piece, Answer):
+                said = "".join(streamed).strip()
+                if piece.text.strip() != said:
+                    yield event({"content": (CHECKED if said else "") + piece.text})
+                yield event({"content": footnotes(piece)})
+                yield event({}, "stop", **_extras(piece))
+            else:
+                streamed.append(piece)
+                yield event({"content": piece})
+    except IndexProblem as e:
+        yield f"data: {json.dumps({'error': {'message': str(e), 'type': 'index_unavailable', 'code': 503}})}\n\n"
+    yield "data: [DONE]\n\n"
+
+
+def server(assistant: Assistant, host: str, port: int) -> uvicorn.Server:
+    """The endpoint, ready to `run()`; refuses a binding off loopback without a key."""
+    check_binding(host, assistant.settings.api_key)
+    return uvicorn.Server(uvicorn.Config(create_app(assistant), host=host, port=port, log_level="warning"))
