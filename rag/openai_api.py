@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from ingest.store import IndexProblem
 from rag.assistant import Assistant
+from rag.chat import plain_messages
 from rag.settings import LOOPBACK
 from rag.types import Answer
 
@@ -50,17 +51,13 @@ def footnotes(answer: Answer) -> str:
 
 
 def conversation(messages: list[dict]) -> list[dict]:
-    """The user and assistant turns, our footnotes cut from earlier replies."""
-    turns = []
-    for m in messages:
-        if m.get("role") not in ("user", "assistant"):
-            continue
-        content = m.get("content")
-        if m["role"] == "assistant" and isinstance(content, str):
-            content = content.split(FOOTNOTES, 1)[0].split(CHECKED)[-1]
-        turns.append({"role": m["role"], "content": content})
-    if not turns or turns[-1]["role"] != "user":
-        raise HTTPException(400, "the last message must be the user's question")
+    """The user and assistant turns as text, our footnotes and unchecked stream cut from earlier replies."""
+    turns = plain_messages([m for m in messages if m.get("role") in ("user", "assistant")])
+    for turn in turns:
+        if turn["role"] == "assistant":
+            turn["content"] = turn["content"].split(FOOTNOTES, 1)[0].split(CHECKED)[-1]
+    if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
+        raise HTTPException(400, "the last message must be the user's question, with some text")
     return turns
 
 

@@ -136,5 +136,7 @@ def test_bad_requests_get_openai_shaped_errors(start_api):
     url = start_api()
     no_question = httpx.post(f"{url}/chat/completions", json={"model": "notes-rag", "messages": [{"role": "assistant", "content": "hi"}]})
     assert no_question.status_code == 400 and "last message must be the user's" in no_question.json()["error"]["message"]
+    empty = httpx.post(f"{url}/chat/completions", json={"model": "notes-rag", "messages": [{"role": "user", "content": [{"type": "text", "text": " "}]}]})
+    assert empty.status_code == 400 and "with some text" in empty.json()["error"]["message"]
     garbage = httpx.post(f"{url}/chat/completions", content=b"not json", headers={"content-type": "application/json"})
     assert garbage.status_code == 400 and "list of messages" in garbage.json()["error"]["message"]
