@@ -18,7 +18,7 @@ from ingest.sections import Section, sections
 
 # Bumped whenever the same notes and settings would be cut differently: an index built by another
 # version is re-split and re-embedded on the next ingest.
-CHUNKER_VERSION = 3
+CHUNKER_VERSION = 4  # 4: headings keep a lone * or _ ("π^*", "n_estimators")
 
 # ~100-token chunks: MiniLM was trained on short texts, and 80-112 tokens scored best on the tuning
 # questions while 128-200 lost answers to long neighbours (README, "Retrieval quality")

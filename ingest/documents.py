@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +23,8 @@ TEXT = {".txt", ".text"}
 PDF = {".pdf"}
 SUPPORTED = MARKDOWN | TEXT | PDF
 MAX_FILE_BYTES = 20 * 1024 * 1024
+# a front-matter block: from the opening --- to the first closing --- (or ...) line
+FRONT_MATTER_BLOCK = re.compile(r"---\n.*?^(?:---|\.\.\.)[ \t]*$\n?", re.DOTALL | re.MULTILINE)
 
 
 @dataclass
@@ -121,7 +124,9 @@ def _load_markdown(text: str, source: str) -> Document:
         except (yaml.YAMLError, ValueError) as e:
             first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             warning = f"broken front matter ({first}); read the text without it — fix the YAML between the --- lines"
-            body = text
+            # the block is metadata that failed to parse, not note text: its `key: value` lines stay out
+            block = FRONT_MATTER_BLOCK.match(text)
+            body = text[block.end():] if block else text
     first_line = 1
     if body is not text:
         # frontmatter strips the block and the blank line after it; count what went to keep line numbers true

@@ -26,9 +26,19 @@ class Section:
     end: int
 
 
+# Emphasis markers come in pairs around words: "**Scaling**", "_why_". A lone or inner `*` or `_` is part
+# of the heading ("Optimal policy π^*", "n_estimators", "$Q(s_0, a_0)$") and stays.
+EMPHASIS = re.compile(r"(?<![^\s(\[\"'])(\*{1,3}|_{1,3})(?=\S)(.+?)(?<=\S)\1(?![^\s.,:;!?)\]\"'])")
+CODE_SPAN = re.compile(r"`+([^`]+?)`+")
+
+
 def clean_heading(text: str) -> str:
-    text = re.sub(r"[*_`]{1,3}", "", text).strip()
-    return text.rstrip(" :?").strip() or text.strip()
+    text = CODE_SPAN.sub(r"\1", text)
+    unwrapped = None
+    while unwrapped != text:  # "***both***" or "**_nested_**"
+        unwrapped, text = text, EMPHASIS.sub(r"\2", text)
+    text = text.strip()
+    return text.rstrip(" :?").strip() or text
 
 
 def sections(doc: Document) -> list[Section]:

@@ -144,8 +144,15 @@ def status(index: IndexOpt = None, notes: NotesOpt = None, as_json: JsonOpt = Fa
         info = a.status()
     except IndexProblem as e:
         _fail(str(e))
+    # the pid record says what `rag serve` started; the endpoint says what answers (a server started
+    # by hand, by another checkout or on another machine counts too)
     running = server.read_state(a.settings)
-    info["server"] = {"pid": running.pid, "port": running.port, "model": running.model} if running else None
+    answering = server.healthy(running.host, running.port) if running else a.llm.is_up()
+    url = running.base_url if running else a.settings.llm_base_url
+    if running:
+        info["server"] = {"pid": running.pid, "port": running.port, "model": running.model, "url": url, "answering": answering}
+    else:
+        info["server"] = {"pid": None, "url": url, "answering": True} if answering else None
     if as_json:
         _print_json(info)
         return
@@ -157,7 +164,10 @@ def status(index: IndexOpt = None, notes: NotesOpt = None, as_json: JsonOpt = Fa
         import datetime as dt
 
         table.add_row("last_ingest", dt.datetime.fromtimestamp(info["last_ingest"]).isoformat(timespec="seconds"))
-    table.add_row("server", f"pid {running.pid} on {running.host}:{running.port}" if running else "not running")
+    if running:
+        table.add_row("server", f"pid {running.pid} on {running.host}:{running.port} ({'answering' if answering else 'not answering'})")
+    else:
+        table.add_row("server", escape(f"answering at {url} (not started by `rag serve`)") if answering else "not running")
     out.print(table)
 
 

@@ -104,3 +104,12 @@ def test_ids_are_stable_and_unique(count):
     b = chunks_of(NOTES / "ml-fundamentals.md", "ml-fundamentals.md", count)
     assert [c.id for c in a] == [c.id for c in b]
     assert len({c.id for c in a}) == len(a)
+
+
+def test_headings_lose_emphasis_markers_but_keep_a_lone_star_or_underscore(notes_dir, count):
+    md = write(notes_dir, "rl.md", "# Optimal policy π^*\nThe best policy.\n\n## **Scaling** of *attention* scores\nDivide by the root.\n\n## Number of Estimators (n_estimators)\nMore trees.\n")
+    headings = {h for c in chunks_of(md, "rl.md", count) for h in c.heading_path}
+    assert headings == {"Optimal policy π^*", "Scaling of attention scores", "Number of Estimators (n_estimators)"}
+    # the shipped RL notes: a slide title in plain text
+    summary = chunks_of(NOTES / "ai-applications-summary.txt", "ai-applications-summary.txt", count)
+    assert any(c.heading_path[-1:] == ["Optimal policy π^*"] for c in summary)

@@ -162,3 +162,18 @@ def test_terminal_escape_sequences_in_notes_never_reach_the_terminal(tmp_path, n
     for result in (asked, chatted):
         assert "gradient steps twice" in result.stdout, result.stderr
         assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout and "pwned" not in result.stdout
+
+
+def test_status_sees_a_server_it_did_not_start(tmp_path, notes_dir, cli_env):
+    from fake_llm import FakeLLM
+
+    write(notes_dir, "a.md", "# A\ntext\n")
+    index = str(tmp_path / "idx")
+    assert rag("ingest", str(notes_dir), "--index", index, env=cli_env).returncode == 0
+    with FakeLLM("unused") as llm:  # answers at the configured URL; no pid record from `rag serve`
+        env = {**cli_env, "RAG_LLM_BASE_URL": llm.base_url}
+        human = rag("status", "--index", index, env=env)
+        data = json.loads(rag("status", "--index", index, "--json", env=env).stdout)
+    assert f"answering at {llm.base_url}" in human.stdout and "not running" not in human.stdout
+    assert data["server"] == {"pid": None, "url": llm.base_url, "answering": True}
+    assert "not running" in rag("status", "--index", index, env=cli_env).stdout  # nothing at the dead URL

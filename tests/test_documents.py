@@ -119,6 +119,9 @@ def test_broken_front_matter_keeps_text_and_warns(notes_dir):
     doc = load_document(path, "broken.md")
     assert doc.warning and "front matter" in doc.warning and "\n" not in doc.warning
     assert "Body text here." in "\n".join(doc.lines)
+    # the block that failed to parse is not indexed as note text, and line numbers still match the file
+    assert not any("unclosed" in line or "tags:" in line for line in doc.lines)
+    assert doc.first_line == 5 and doc.lines[0] == "# Heading"
 
 
 def test_listing_skips_unsupported_hidden_and_escaping_symlinks(notes_dir, tmp_path):
