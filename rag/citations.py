@@ -47,21 +47,33 @@ def excerpt(text: str, limit: int = 240) -> str:
     return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"
 
 
-def sources_for(hits: list[Hit], cited: list[int]) -> list[Source]:
-    """Cited blocks first, in the order the answer cites them, then the rest that was retrieved."""
-    order = cited + [n for n in range(1, len(hits) + 1) if n not in cited]
-    return [
-        Source(
-            n=n,
-            source=hits[n - 1].source,
-            heading=hits[n - 1].heading,
-            excerpt=excerpt(hits[n - 1].text),
-            chunk_id=hits[n - 1].chunk_id,
-            cited=n in cited,
-            text=hits[n - 1].text,
+def sources_for(blocks: list, cited: list[int]) -> list[Source]:
+    """Cited blocks first, in the order the answer cites them, then the rest that was retrieved.
+
+    A block is a retrieved `Hit`, or an evidence `Block` (a passage and the sentences of it that were
+    chosen); block n is the prompt's [n].
+    """
+    order = cited + [n for n in range(1, len(blocks) + 1) if n not in cited]
+    sources = []
+    for n in order:
+        hit = getattr(blocks[n - 1], "hit", blocks[n - 1])
+        evidence = [u.text for u in getattr(blocks[n - 1], "units", [])]
+        sources.append(
+            Source(
+                n=n,
+                source=hit.source,
+                heading=hit.heading,
+                excerpt=excerpt(" ".join(evidence) or hit.text),
+                chunk_id=hit.chunk_id,
+                cited=n in cited,
+                text=hit.text,
+                path=hit.path,
+                line_start=hit.chunk.line_start,
+                line_end=hit.chunk.line_end,
+                evidence=evidence,
+            )
         )
-        for n in order
-    ]
+    return sources
 
 
 SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")

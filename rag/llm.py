@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
-from typing import Iterator
+from typing import Generator
 
-import httpx
+from rag.tokenizer import ModelTokenizer
 
 
 class LLMUnavailable(RuntimeError):
@@ -31,6 +30,8 @@ class LLMClient:
         return OpenAI(base_url=self.base_url, api_key=self.api_key, timeout=self.timeout, max_retries=0)
 
     def models(self, timeout: float = 3.0) -> list[str]:
+        import httpx  # here, not at the top: `rag retrieve` imports this module and never talks to the LLM
+
         try:
             r = httpx.get(f"{self.base_url}/models", headers={"Authorization": f"Bearer {self.api_key}"}, timeout=timeout)
             r.raise_for_status()
@@ -59,7 +60,9 @@ class LLMClient:
         frequency_penalty: float = 0.0,
         repetition_penalty: float = 1.0,
         stop: list[str] | None = None,
-    ) -> Iterator[str]:
+    ) -> Generator[str, None, str]:
+        """The reply's text pieces as they arrive; the generator's return value is the finish reason."""
+        import httpx
         import openai
 
         try:
@@ -78,7 +81,7 @@ class LLMClient:
             raise LLMUnavailable(f"no LLM server answers at {self.base_url} ({e})") from None
         except openai.APIStatusError as e:
             raise LLMStreamError(f"the LLM server refused the request: {e.status_code} {e.message}") from None
-        finished = False
+        finished = None
         try:
             for event in stream:
                 if not event.choices:
@@ -86,12 +89,13 @@ class LLMClient:
                 choice = event.choices[0]
                 if choice.delta.content:
                     yield choice.delta.content
-                finished = finished or choice.finish_reason is not None
+                finished = finished or choice.finish_reason
         except (openai.APIError, httpx.HTTPError) as e:
             raise LLMStreamError(f"the LLM server stopped mid-answer ({type(e).__name__}: {e})") from None
         if not finished:
             # a server killed mid-answer can close the stream cleanly; only a finish reason means "done"
             raise LLMStreamError("the LLM server stopped mid-answer (the stream ended without a finish reason)")
+        return finished  # "stop", or "length" when max_tokens cut the reply
 
     def complete(self, messages: list[dict], **sampling) -> str:
         return "".join(self.stream_chat(messages, **sampling))
@@ -105,15 +109,8 @@ class TokenCounter:
         self.model_path = model_path
 
     @cached_property
-    def tokenizer(self):
-        if not self.model_path or not Path(self.model_path).exists():
-            return None
-        from transformers import AutoTokenizer
-
-        try:
-            return AutoTokenizer.from_pretrained(self.model_path)
-        except (OSError, ValueError):
-            return None
+    def tokenizer(self) -> ModelTokenizer | None:
+        return ModelTokenizer.load(self.model_path)
 
     def __call__(self, text: str) -> int:
         if self.tokenizer is None:

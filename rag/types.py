@@ -16,6 +16,7 @@ class Hit:
     rank: int  # 1-based
     dense_rank: int | None = None
     bm25_rank: int | None = None
+    path: str = ""  # the note file itself: the index's notes folder / source
 
     @property
     def text(self) -> str:
@@ -39,6 +40,7 @@ class Hit:
             "score": round(self.score, 6),
             "source": self.source,
             "heading": self.heading,
+            "path": self.path,
             "lines": [self.chunk.line_start, self.chunk.line_end],
             "chunk_id": self.chunk_id,
             "dense_rank": self.dense_rank,
@@ -56,6 +58,10 @@ class Source:
     chunk_id: str
     cited: bool
     text: str = ""
+    path: str = ""  # the note file, to open it at line_start (empty in sessions saved before paths were kept)
+    line_start: int = 0
+    line_end: int = 0
+    evidence: list[str] = field(default_factory=list)  # the sentences of it the answer was drawn from
 
     def to_json(self) -> dict:
         return {k: v for k, v in asdict(self).items() if k != "text"}
@@ -72,6 +78,15 @@ class Answer:
     error: str | None = None  # the LLM could not answer (down, stopped mid-answer); text may be partial
     llm_used: bool = True
     notice: str | None = None  # something the user should know, e.g. that the local server was started
+    mode: str = "generated"  # generated | extractive (the notes' own sentences) | abstained
+    claims: list = field(default_factory=list)  # rag.verify.Claim per sentence the model wrote
+    coverage: float | None = None  # how well the notes cover the question (abstention rule's score)
+    truncated: bool = False  # the model hit llm_max_tokens; its unfinished sentence was left out
+
+    @property
+    def dropped(self) -> list[str]:
+        """Sentences the model wrote that the notes do not support: kept out of the answer."""
+        return [c.text for c in self.claims if not c.supported]
 
     def to_json(self) -> dict:
         return {
@@ -82,4 +97,9 @@ class Answer:
             "attributed_citations": self.attributed_citations,
             "error": self.error,
             "notice": self.notice,
+            "mode": self.mode,
+            "claims": [c.to_json() for c in self.claims],
+            "not_in_notes": self.dropped,
+            "coverage": None if self.coverage is None else round(self.coverage, 3),
+            "truncated": self.truncated,
         }

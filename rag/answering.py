@@ -1,0 +1,33 @@
+"""The three ways an answer is made from the evidence: generated and verified, extractive, abstained."""
+
+from __future__ import annotations
+
+import re
+
+from rag.evidence import Evidence
+
+NOT_COVERED = "My notes don't cover this."
+SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+\])*[\"')\]]*(?=\s|$)")
+
+
+def cut_to_last_sentence(text: str) -> str:
+    """A reply stopped by the token limit ends mid-sentence ("This step can"): keep what was finished."""
+    ends = list(SENTENCE_END.finditer(text))
+    return text[: ends[-1].end()].rstrip() if ends else ""
+
+
+def extractive_text(evidence: Evidence, n_units: int = 3) -> tuple[str, list[int]]:
+    """The best evidence sentences in the notes' own words, each with its block; the blocks cited."""
+    block_of = {id(u): b.n for b in evidence.blocks for u in b.units}
+    best = sorted((u for b in evidence.blocks for u in b.units), key=lambda u: -u.score)[:n_units]
+    lines = [f"- {u.text.lstrip('-*+• ').rstrip()} [{block_of[id(u)]}]" for u in best]
+    cited = list(dict.fromkeys(block_of[id(u)] for u in best))
+    return "From your notes:\n" + "\n".join(lines), cited
+
+
+def related_text(evidence: Evidence, n: int = 3) -> str:
+    """What an abstention offers instead: where the notes come closest."""
+    if not evidence.hits:
+        return NOT_COVERED
+    lines = [f"- {h.source} > {h.heading}" for h in evidence.hits[:n]]
+    return NOT_COVERED + "\nRelated in your notes:\n" + "\n".join(lines)

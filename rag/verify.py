@@ -1,0 +1,117 @@
+"""Check every sentence of a generated answer against the evidence it was given.
+
+A sentence is supported by a block when the block's passage contains most of the sentence's content
+words and every number it states, and the sentence means what one of the block's units says (embedding
+cosine). Supported sentences keep a citation to the block that supports them (a wrong `[n]` is
+re-pointed, a missing one added); the rest are dropped from the answer and reported. Thresholds were
+chosen against hand labels (eval/datasets/answer_labels.jsonl; README, "Answers you can trust").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from rag.citations import CITATION, _numbers
+from rag.evidence import NUMBER, Evidence
+
+MIN_SIMILARITY = 0.6  # cosine with the passage's closest unit
+NOVEL_WORDS = 1  # content words in neither the passage nor the question: more is the model's own claim
+QUOTE_SIMILARITY = 0.8  # this close to a unit is a quote, whatever the words
+
+# What a small model writes when it loses the thread: the prompt's own words, or talk about the task.
+PROMPT_ECHO = re.compile(
+    r"\b(the user|user requested|cite|citation|numbered block|the notes above|<\/?notes>|question:|rules:|"
+    r"study assistant|as an ai|i am an ai|block \[?\d)",
+    re.IGNORECASE,
+)
+SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
+
+
+@dataclass
+class Claim:
+    text: str  # the sentence, without citations
+    supported: bool
+    block: int | None  # the block that supports it (what it is cited to)
+    score: float  # support strength, 0-1
+    outcome: str  # supported | repointed | cited (citation added) | unsupported | degenerate
+    cited: list[int]  # what the model cited
+
+    def to_json(self) -> dict:
+        return asdict(self)
+
+
+def split_sentences(text: str) -> list[str]:
+    return [s.strip() for s in SENTENCE.split(text) if s.strip()]
+
+
+def _content(sentence: str) -> set[str]:
+    from ingest.store import bm25_tokenize
+
+    return set(bm25_tokenize([sentence])[0])
+
+
+def _degenerate(sentence: str, seen: set[str], headings: set[str]) -> bool:
+    flat = " ".join(re.findall(r"\w+", sentence.lower()))
+    words = flat.split()
+    if len(words) < 3 or flat in seen or flat in headings or PROMPT_ECHO.search(sentence):
+        return True
+    # a loop inside one sentence: few distinct words repeated
+    return len(words) >= 12 and len(set(words)) / len(words) < 0.4
+
+
+def verify(text: str, evidence: Evidence, embedder) -> list[Claim]:
+    question_words = _content(evidence.question)
+    blocks = evidence.blocks
+    headings = {" ".join(re.findall(r"\w+", part.lower())) for b in blocks for part in [b.heading, *b.hit.chunk.heading_path]}
+    passage_words = [_content(f"{b.heading}\n{b.hit.text}") for b in blocks]
+    passage_numbers = [set(NUMBER.findall(b.hit.text)) for b in blocks]
+    sentences = split_sentences(text)
+    plain = [CITATION.sub("", s).strip() for s in sentences]
+    vectors = embedder.embed(plain) if plain else np.zeros((0, 1))
+    claims: list[Claim] = []
+    seen: set[str] = set()
+    for sentence, clean, vector in zip(sentences, plain, vectors):
+        cited = [n for m in CITATION.finditer(sentence) for n in _numbers(m.group(1))]
+        if _degenerate(clean, seen, headings):
+            claims.append(Claim(clean, False, None, 0.0, "degenerate", cited))
+            continue
+        seen.add(" ".join(re.findall(r"\w+", clean.lower())))
+        words, numbers = _content(clean), set(NUMBER.findall(clean))
+        scores = []
+        for i, b in enumerate(blocks):
+            novel = words - passage_words[i] - question_words
+            overlap = len(words & passage_words[i]) / len(words) if words else 0.0
+            unit_rows = [j for j, u in enumerate(evidence.units) if u.hit.chunk_id == b.chunk_id]
+            similarity = float(np.max(evidence.unit_vectors[unit_rows] @ vector)) if unit_rows else 0.0
+            numbers_ok = numbers <= passage_numbers[i]
+            ok = numbers_ok and (similarity >= QUOTE_SIMILARITY or (len(novel) <= NOVEL_WORDS and similarity >= MIN_SIMILARITY))
+            scores.append((ok, (overlap + similarity) / 2, b.n))
+        if not scores:
+            claims.append(Claim(clean, False, None, 0.0, "unsupported", cited))
+            continue
+        supporting = [s for s in scores if s[0]]
+        if not supporting:
+            claims.append(Claim(clean, False, None, max(s[1] for s in scores), "unsupported", cited))
+            continue
+        # the model's own citation wins when it is one of the supporting blocks
+        own = [s for s in supporting if s[2] in cited]
+        ok, score, n = max(own or supporting, key=lambda s: s[1])
+        outcome = "supported" if own else ("repointed" if cited else "cited")
+        claims.append(Claim(clean, True, n, round(score, 3), outcome, cited))
+    return claims
+
+
+def render(claims: list[Claim]) -> str:
+    """The supported sentences, each ending with its citation."""
+    out = []
+    for c in claims:
+        if not c.supported:
+            continue
+        body = c.text.rstrip()
+        end = body[-1] if body and body[-1] in ".!?" else "."
+        body = (body[:-1] if body and body[-1] in ".!?" else body).rstrip()
+        out.append(f"{body} [{c.block}]{end}")
+    return " ".join(out)
