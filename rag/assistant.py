@@ -43,7 +43,8 @@ class Assistant:
 
     @cached_property
     def embedder(self) -> Embedder:
-        return Embedder(self.settings.embedding_model, batch_size=self.settings.embedding_batch_size)
+        s = self.settings
+        return Embedder(s.embedding_model, batch_size=s.embedding_batch_size, cache_dir=s.cache_dir)
 
     # ---- ingestion ---------------------------------------------------------------------------
     def ingest(self, rebuild: bool = False, progress: Progress | None = None, lock_wait_seconds: float = 0.0) -> IngestStats:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -14,14 +14,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from ingest.control_chars import strip_control
-from ingest.documents import NotesFolderError
-from ingest.store import IndexProblem
-from rag import server
-from rag.assistant import Assistant
-from rag.llm import LLMUnavailable
-from rag.model_prep import ModelPrepError, prepare_packaged_model
-from rag.settings import Settings
-from rag.types import Answer
+
+if TYPE_CHECKING:
+    from rag.assistant import Assistant
+    from rag.types import Answer
+
+# Everything else is imported by the command that uses it: `rag --help` loads no settings, index or
+# model code, `rag status` no retrieval, `rag retrieve` no LLM client (tests/test_speed.py).
 
 app = typer.Typer(help="Answers over your own ML notes with a local LLM, with sources.", no_args_is_help=True, add_completion=False)
 model_app = typer.Typer(help="The local LLM's files.", no_args_is_help=True)
@@ -50,7 +49,18 @@ TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Only notes w
 
 
 def _assistant(notes: Path | None = None, index: Path | None = None, **overrides) -> Assistant:
+    from rag.assistant import Assistant
+
     return Assistant(notes_dir=notes, index_dir=index, **{k: v for k, v in overrides.items() if v is not None})
+
+
+def _input_errors() -> tuple[type[Exception], ...]:
+    """What a command reports as one line: a missing notes folder, an index to rebuild. An `except` clause
+    evaluates this only when something was raised."""
+    from ingest.documents import NotesFolderError
+    from ingest.store import IndexProblem
+
+    return NotesFolderError, IndexProblem
 
 
 def _fail(message: str, code: int = 1) -> None:
@@ -88,7 +98,7 @@ def ingest(
                 bar.update(tasks[stage], completed=done, total=total)
 
             stats = a.ingest(rebuild=rebuild, progress=progress, lock_wait_seconds=wait)
-    except (NotesFolderError, IndexProblem) as e:
+    except _input_errors() as e:
         _fail(str(e))
     if as_json:
         _print_json({**stats.to_json(), "index_dir": str(a.index_dir)})
@@ -123,7 +133,7 @@ def retrieve(
     a = _assistant(notes, index)
     try:
         hits = a.retrieve(question, k=k, sources=source, tags=tag)
-    except IndexProblem as e:
+    except _input_errors() as e:
         _fail(str(e))
     if as_json:
         _print_json([h.to_json() for h in hits])
@@ -142,8 +152,10 @@ def status(index: IndexOpt = None, notes: NotesOpt = None, as_json: JsonOpt = Fa
     a = _assistant(notes, index)
     try:
         info = a.status()
-    except IndexProblem as e:
+    except _input_errors() as e:
         _fail(str(e))
+    from rag import server
+
     # the pid record says what `rag serve` started; the endpoint says what answers (a server started
     # by hand, by another checkout or on another machine counts too)
     running = server.read_state(a.settings)
@@ -182,6 +194,8 @@ def _print_sources(answer: Answer) -> None:
 
 
 def _stream_answer(pieces, as_json: bool) -> Answer:
+    from rag.types import Answer
+
     answer = None
     streamed: list[str] = []
     for piece in pieces:
@@ -235,7 +249,7 @@ def ask(
     try:
         pieces = a.stream(question, k=k, sources=source, tags=tag, autostart=False if no_autostart else None, console=err)
         answer = _stream_answer(pieces, as_json)
-    except IndexProblem as e:
+    except _input_errors() as e:
         _fail(str(e))
     raise typer.Exit(_report(answer, as_json))
 
@@ -270,7 +284,7 @@ def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None) -> None
         history.append({"role": "user", "content": line})
         try:
             last = _stream_answer(a.stream_chat(history, k=k, console=err), as_json=False)
-        except IndexProblem as e:
+        except _input_errors() as e:
             _fail(str(e))
         if last.llm_used and not last.error:
             history.append({"role": "assistant", "content": last.text})
@@ -288,6 +302,10 @@ def serve(
     stop: Annotated[bool, typer.Option("--stop", help="Stop the server this tool started.")] = False,
 ) -> None:
     """Start vLLM's OpenAI-compatible server for the local model, wait until it is healthy, and leave it running."""
+    from rag import server
+    from rag.model_prep import ModelPrepError
+    from rag.settings import Settings
+
     settings = Settings(**{k: v for k, v in {"llm_model": model, "server_port": port, "server_host": host}.items() if v is not None})
     if show_status:
         state = server.read_state(settings)
@@ -355,7 +373,7 @@ def interview(
                 out.print(f"\n[dim]Saved. Continue with: rag interview --resume {session.id}[/]")
                 break
             _show_feedback(session.answer("" if line == "/skip" else line))
-    except (InterviewError, IndexProblem) as e:
+    except (InterviewError, *_input_errors()) as e:
         _fail(str(e))
     summary = session.summary()
     if summary.answered:
@@ -450,7 +468,7 @@ def _run_eval(kind: str, notes, index, **options):
             task = bar.add_task(kind, total=None)
             update = lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total)
             return a.evaluate(kind, progress=update, **options)
-    except (ValueError, RuntimeError, NotesFolderError, IndexProblem, LLMUnavailable, server.ServerError) as e:
+    except (ValueError, RuntimeError, *_input_errors()) as e:  # LLMUnavailable, ServerError are RuntimeErrors
         _fail(str(e))
 
 
@@ -532,13 +550,19 @@ def eval_all(
 
 @model_app.command("prepare")
 def model_prepare() -> None:
-    """Convert the packaged SmolLM2 GGUF into a Hugging Face folder vLLM can load (once)."""
+    """Prepare the packaged models once: SmolLM2's GGUF as a folder vLLM can load, MiniLM as ONNX."""
+    from ingest.embed import Embedder, prepare_onnx
+    from rag.model_prep import ModelPrepError, prepare_packaged_model
+    from rag.settings import Settings
+
     settings = Settings()
     try:
         path = prepare_packaged_model(settings.cache_dir, err)
     except ModelPrepError as e:
         _fail(str(e))
     out.print(str(path))
+    if Embedder(settings.embedding_model, cache_dir=settings.cache_dir).backend == "onnx":
+        out.print(str(prepare_onnx(settings.cache_dir, err)))
 
 
 if __name__ == "__main__":

@@ -12,8 +12,6 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-import httpx
-
 from rag.model_prep import PACKAGED_MODEL, prepare_packaged_model
 from rag.settings import Settings
 
@@ -130,6 +128,8 @@ def read_state(settings: Settings) -> ServerState | None:
 
 
 def healthy(host: str, port: int, timeout: float = 2.0) -> bool:
+    import httpx  # here, not at the top: `rag status` and `rag retrieve` make no request
+
     try:
         return httpx.get(f"http://{host}:{port}/health", timeout=timeout).status_code == 200
     except httpx.HTTPError:

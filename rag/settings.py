@@ -15,10 +15,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from ingest.chunking import CHUNK_TOKENS, OVERLAP_TOKENS
-
-
-def _default_cache_dir() -> Path:
-    return Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "notes-rag"
+from ingest.embed import default_cache_dir
 
 
 # the addresses a server may bind without a login or key: only this machine can reach them
@@ -31,7 +28,7 @@ class Settings(BaseSettings):
     # where things live
     notes_dir: Path = Path("notes")
     index_dir: Path | None = Field(None, description="default: one folder per notes folder under cache_dir/indexes")
-    cache_dir: Path = Field(default_factory=_default_cache_dir)
+    cache_dir: Path = Field(default_factory=default_cache_dir)
 
     # ingestion
     embedding_model: str = "all-MiniLM-L6-v2"
