@@ -183,14 +183,17 @@ def status(index: IndexOpt = None, notes: NotesOpt = None, as_json: JsonOpt = Fa
     out.print(table)
 
 
-def _print_sources(answer: Answer) -> None:
-    if not answer.sources:
+def _print_sources(answer: Answer, cited_only: bool = False) -> None:
+    """One line per section (its passages' numbers together), cited sections first, under a legend."""
+    from rag.source_groups import LEGEND, group_sources
+
+    groups = group_sources(answer.sources, cited_only)
+    if not groups:
         return
-    out.print("\n[bold]Sources[/]")
-    for s in answer.sources:
-        mark = f"[{s.n}]" if s.cited else f"({s.n})"
-        style = "green" if s.cited else "dim"
-        out.print(f"[{style}]{escape(mark)} {escape(s.source)} > {escape(s.heading)}[/]", highlight=False)
+    out.print(f"\n[bold]{'Cited' if cited_only else 'Sources'}[/]  [dim]{escape(LEGEND)}[/]")
+    for g in groups:
+        style = "green" if g.cited else "dim"
+        out.print(f"[{style}]{escape(g.marks)} {escape(g.source)} > {escape(g.heading)}[/]", highlight=False)
 
 
 def _stream_answer(pieces, as_json: bool) -> Answer:
@@ -260,7 +263,7 @@ def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None) -> None
     a = _assistant(notes, index)
     history: list[dict] = []
     last: Answer | None = None
-    out.print("[dim]Ask about your notes. /sources shows the last answer's sources, /reset starts over, /quit leaves.[/]")
+    out.print("[dim]Ask about your notes. Each answer lists what it cited; /sources shows everything retrieved, /reset starts over, /quit leaves.[/]")
     while True:
         try:
             line = input("you> ").strip()
@@ -288,6 +291,7 @@ def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None) -> None
             _fail(str(e))
         if last.llm_used and not last.error:
             history.append({"role": "assistant", "content": last.text})
+            _print_sources(last, cited_only=True)  # the rest of what was retrieved: /sources
         else:
             _report(last, as_json=False)
             history.pop()  # a failed turn is not part of the conversation

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -162,6 +163,28 @@ def test_terminal_escape_sequences_in_notes_never_reach_the_terminal(tmp_path, n
     for result in (asked, chatted):
         assert "gradient steps twice" in result.stdout, result.stderr
         assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout and "pwned" not in result.stdout
+
+
+def test_sources_list_each_section_once_with_a_legend_and_chat_shows_what_was_cited(shipped_index, cli_env):
+    from fake_llm import FakeLLM
+
+    # the notes' own words, so that the answer stands whatever checks it against them
+    reply = "Batch normalization is a technique used in neural networks to normalize the inputs of each layer [1]. By normalizing the inputs, batch normalization can improve the training speed and stability of the neural network [2]."
+    with FakeLLM(reply) as llm:
+        env = {**cli_env, "RAG_LLM_BASE_URL": llm.base_url}
+        asked = rag("ask", "What does batch normalization do?", "-k", "5", "--index", str(shipped_index), env=env)
+        chatted = rag("chat", "-k", "5", "--index", str(shipped_index), env=env, input="What does batch normalization do?\n/sources\n/quit\n")
+    assert asked.returncode == 0, asked.stderr
+    sources = asked.stdout.split("Sources", 1)[1]
+    assert "[n] cited in the answer · (n) retrieved, not cited" in sources
+    lines = [line for line in sources.splitlines() if " > " in line]
+    sections = [line.split(" > ", 1)[1] for line in lines]
+    assert len(sections) == len(set(sections)) and len(lines) < 5  # five passages, fewer sections
+    assert re.match(r"\[1\]( [\[(]\d[\])])+ ", lines[0]) and "Batch Normalization" in lines[0]  # one section, its numbers together
+    # rag chat: the cited sections right after the answer; everything retrieved on /sources
+    _, answered, listed, _ = chatted.stdout.split("you> ")
+    assert "Cited" in answered and "[1]" in answered and "(" not in answered.split("Cited", 1)[1].replace("(n)", "")
+    assert "Sources" in listed and "(" in listed.split("Sources", 1)[1].replace("(n)", "")
 
 
 def test_status_sees_a_server_it_did_not_start(tmp_path, notes_dir, cli_env):

@@ -44,7 +44,7 @@ def test_chat_streams_an_answer_with_source_cards(page, artifacts):
     reply = page.locator("#chat .message").last.inner_text()
     assert len(reply.split()) >= 5
     page.locator("#sources details").first.click()  # the whole passage opens under the card
-    assert len(page.locator("#sources details pre").first.inner_text()) > len(cards.first.locator("div").nth(1).inner_text()) * 0.5
+    assert len(page.locator("#sources details .whole").first.inner_text()) > len(page.locator("#sources .excerpt").first.inner_text()) * 0.5
     page.screenshot(path=str(artifacts / "ui-chat.png"), full_page=True)
 
 
@@ -109,11 +109,44 @@ def test_chat_without_an_index_says_where_to_build_it(tmp_path):
     assert "no index yet" in notice and "Ingest" in notice and cards == ""
 
 
-def test_evaluation_tab_runs_and_plots(shipped_index):
+def test_evaluation_tab_runs_and_plots_and_leaves_no_folder_behind(shipped_index):
+    import glob
+    import tempfile
+
+    left = lambda: set(glob.glob(f"{tempfile.gettempdir()}/notes-rag-eval-*"))
+    before = left()
     app = App(Assistant(notes_dir=NOTES, index_dir=shipped_index))
     rows, plot, message = app.evaluate("", ["bm25", "hybrid"], "dev", progress=lambda *a, **k: None)
     assert [r[0] for r in rows] == ["bm25", "hybrid"] and all(0 <= r[2] <= 1 for r in rows)
-    assert plot.endswith("recall_at_k.png") and "questions (dev)" in message
+    assert plot.size[0] > 300 and "questions (dev)" in message
+    assert left() == before
+
+
+def test_evaluation_tab_reads_question_sets_only_from_the_datasets_and_the_notes(shipped_index, tmp_path):
+    from eval.dataset import DEFAULT_DATASET
+
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    mine = write(notes, "sets/mine.jsonl", "".join(DEFAULT_DATASET.read_text().splitlines(keepends=True)[:5]))
+    outside = write(tmp_path, "outside.jsonl", mine.read_text())
+    app = App(Assistant(notes_dir=notes, index_dir=shipped_index))
+    assert app.question_set("") is None
+    assert app.question_set("notes_qa.jsonl") == DEFAULT_DATASET.resolve()
+    assert app.question_set("sets/mine.jsonl") == app.question_set(str(mine)) == mine.resolve()
+    for path in ["/etc/passwd", str(outside), "../outside.jsonl", "sets/../../outside.jsonl", "/etc/hostname.jsonl"]:
+        with pytest.raises(ValueError, match="not a question set here"):
+            app.question_set(path)
+    rows, plot, message = app.evaluate("/etc/passwd", ["bm25"], "all", progress=lambda *a, **k: None)
+    assert rows == [] and plot is None and "not a question set here" in message
+    (notes / "link.jsonl").symlink_to(outside)  # a symlink out of the notes folder is not a way around it
+    with pytest.raises(ValueError):
+        app.question_set("link.jsonl")
+
+
+def test_chat_endpoint_is_only_editable_for_a_local_or_logged_in_user(shipped):
+    locked = App(shipped)
+    assert locked.assistant_for("http://169.254.169.254/latest", 0.0) is shipped  # a URL sent anyway is ignored
+    assert App(shipped, endpoint_editable=True).assistant_for("http://127.0.0.1:9/v1", 0.0).settings.llm_base_url == "http://127.0.0.1:9/v1"
 
 
 @pytest.mark.parametrize("name", ["../evil.md", "/etc/passwd.md", "a/b.md", "..\\x.md", "C:evil.md", "nul\x00.md", ".hidden.md", "run.sh", "..", "x" * 300 + ".md"])

@@ -53,19 +53,28 @@ def ask(page, question: str, turn: int) -> str:
 
 def test_a_three_turn_conversation_with_a_follow_up(page, fake_llm, artifacts):
     fake_llm.requests.clear()
-    first = ask(page, "What does batch normalization do?", 1)
-    assert "training is faster" in first
+    assert ask(page, "What does batch normalization do?", 1).strip()
+    # one card per section, listing its passages' numbers, under the legend of [n] and (n)
+    where = page.locator("#sources .source-card .where").all_inner_texts()
+    assert len(where) == len(set(where)) and page.locator("#sources .passage").count() > len(where)
+    assert "[n] cited in the answer · (n) retrieved, not cited" in page.inner_text("#sources")
     # the follow-up only makes sense after the first question: retrieval and the prompt both need it
-    second = ask(page, "Why does it help?", 2)
-    assert "training is faster" in second and "Error" not in page.inner_text("#chat")
+    assert ask(page, "Why does it help?", 2).strip() and "Error" not in page.inner_text("#chat")
     assert "Batch Normalization" in page.inner_text("#sources")
     history = [m["content"] for m in fake_llm.requests[-1]["messages"][1:-1]]
-    assert history[0] == "What does batch normalization do?" and "training is faster" in history[1]
-    third = ask(page, "And what is dropout?", 3)
-    assert "training is faster" in third and "dropout" in page.inner_text("#sources").lower()
+    assert history[0] == "What does batch normalization do?" and history[1].strip()
+    assert ask(page, "And what is dropout?", 3).strip() and "dropout" in page.inner_text("#sources").lower()
     assert [m["content"] for m in fake_llm.requests[-1]["messages"]][3] == "Why does it help?"
-    assert page.locator("#chat [data-testid=user]").count() == 3
+    assert page.locator("#chat [data-testid=user]").count() == 3 and "Error" not in page.inner_text("#chat")
     page.screenshot(path=str(artifacts / "ui-conversation.png"), full_page=True)
+
+
+def test_chat_renders_markdown_and_formulas(page, artifacts):
+    ask(page, r"Why divide by $\sqrt{d_k}$ in **scaled** attention, as in $$\frac{QK^T}{\sqrt{d_k}}$$?", 1)
+    question = page.locator("#chat [data-testid=user]").last
+    assert question.locator(".katex").count() == 2 and question.locator("strong").count() == 1
+    assert "\\sqrt" not in question.inner_text() and "**" not in question.inner_text()
+    page.screenshot(path=str(artifacts / "ui-chat-rendered.png"), full_page=True)
 
 
 def test_library_statistics_are_read_when_the_tab_opens(page, ui_root):
@@ -103,3 +112,37 @@ def test_uploads_refuse_paths_and_oversized_notes_with_one_clear_message(page, u
     assert "evil.md" not in page.inner_text("#lib-result")  # the previous result is replaced
     assert not (ui_root / "notes" / "huge.md").exists()
     page.screenshot(path=str(artifacts / "ui-upload-refused.png"), full_page=True)
+
+
+def test_search_hits_render_markdown_and_formulas_as_text_never_as_markup(page, artifacts):
+    page.get_by_role("tab", name="Library").click()
+    page.fill("#lib-search textarea", "softmax attention formula scaling by the square root of the key dimension")
+    page.locator("#lib-search textarea").press("Enter")
+    page.wait_for_selector("#lib-results .hit-card")
+    shown = page.inner_text("#lib-results")
+    assert page.locator("#lib-results math").count() >= 1 and page.locator("#lib-results strong").count() >= 1
+    assert "$$" not in shown and "\\frac" not in shown and "**" not in shown
+    page.screenshot(path=str(artifacts / "ui-search-rendered.png"), full_page=True)
+
+
+def test_submit_is_off_once_the_interview_has_ended(page, artifacts):
+    page.get_by_role("tab", name="Interview").click()
+    assert page.locator("#iv-submit").is_disabled()  # nothing to answer before a session starts
+    page.fill("#iv-topic textarea", "dropout")
+    page.locator("#iv-n input[type=number]").fill("1")
+    page.locator("#iv-n input[type=number]").press("Enter")
+    page.click("#iv-start")
+    page.wait_for_selector("#iv-question h3", timeout=60_000)
+    assert page.locator("#iv-submit").is_enabled()
+    page.fill("#iv-answer textarea", "Dropout randomly switches off neurons during training so the network cannot rely on any one of them.")
+    page.click("#iv-submit")
+    page.wait_for_selector("#iv-summary h3", timeout=60_000)
+    page.wait_for_function("() => document.querySelector('#iv-submit').disabled", timeout=10_000)
+    assert "The session has ended" in page.inner_text("#iv-progress")
+    page.screenshot(path=str(artifacts / "ui-interview-ended.png"), full_page=True)
+
+
+def test_the_endpoint_setting_says_why_it_is_editable(page):
+    page.get_by_text("Settings").click()
+    page.wait_for_selector("text=editable only on loopback or behind a login")
+    assert page.get_by_label("model endpoint (OpenAI-compatible)").is_editable()

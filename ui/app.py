@@ -14,7 +14,7 @@ from rag.assistant import Assistant
 from rag.interview.session import DIFFICULTIES, MODES, InterviewError
 from rag.settings import LOOPBACK
 from rag.types import Answer
-from ui.render import CSS, feedback_card, hit_cards, source_cards
+from ui.render import CSS, LATEX_DELIMITERS, feedback_card, hit_cards, source_cards
 from ui.uploads import ALLOWED, UPLOAD_TRANSPORT_FACTOR, UploadRefused, save_upload
 
 
@@ -35,15 +35,19 @@ def check_binding(host: str, auth: str | None) -> tuple[str, str] | None:
 
 
 class App:
-    def __init__(self, assistant: Assistant):
+    def __init__(self, assistant: Assistant, endpoint_editable: bool = False):
+        """`endpoint_editable`: the chat settings may point the server at another model URL. That makes
+        the server fetch whatever URL a browser user types, so only for a user who is on this machine
+        (loopback) or has logged in; otherwise the configured endpoint is used whatever is sent."""
         self.base = assistant
+        self.endpoint_editable = endpoint_editable
         self._variants: dict[tuple[str, float], Assistant] = {}
         self._lock = threading.Lock()
 
     def assistant_for(self, endpoint: str, temperature: float) -> Assistant:
         """The chat tab's endpoint and temperature, each pair with its own Assistant (and LLM client)."""
         s = self.base.settings
-        key = (endpoint.strip() or s.llm_base_url, float(temperature))
+        key = ((endpoint.strip() if self.endpoint_editable else "") or s.llm_base_url, float(temperature))
         if key == (s.llm_base_url, s.llm_temperature):
             return self.base
         with self._lock:
@@ -94,26 +98,29 @@ class App:
         try:
             session = self.base.interview(topic=topic.strip() or None, n=int(n), mode=mode, difficulty=None if difficulty == "any" else difficulty)
         except InterviewError as e:
-            return None, f"**{escape(str(e))}**", "", "", "", gr.update(value=None, visible=False)
-        return (session, *self._ask(session), "", "", gr.update(value=None, visible=False))
+            return None, f"**{escape(str(e))}**", "", "", "", gr.update(value=None, visible=False), gr.update(interactive=False)
+        return (session, *self._ask(session), "", "", gr.update(value=None, visible=False), gr.update(interactive=True))
 
     def _ask(self, session) -> tuple[str, str]:
         q = session.next_question()
         if q is None:
-            return "", f"Done: {len(session.turns)} of {len(session.plan)} answered."
+            return "", f"Done: {len(session.turns)} of {len(session.plan)} answered. The session has ended; *Start session* begins a new one."
         return (
             f"### Q{q.number}. {escape(q.text)}\n\n*{escape(q.kind)}, {escape(q.difficulty)} · {escape(q.source)} › {escape(q.topic)}*",
             f"Question {q.number} of {len(session.plan)}",
         )
 
     def answer_interview(self, session, answer: str):
+        """The last output is the Submit button: off once the session has ended."""
         if session is None or session.current is None:
-            return session, gr.skip(), gr.skip(), "<p>Start a session first.</p>", gr.skip(), gr.skip(), gr.skip()
+            why = "Start a session first." if session is None else "This session has ended; press Start session for a new one."
+            return session, gr.skip(), gr.skip(), f"<p>{why}</p>", gr.skip(), gr.skip(), gr.skip(), gr.update(interactive=False)
         fb = session.answer(answer or "")
         question, progress = self._ask(session)
         summary = self._summary(session) if session.done else ""
         transcript = session.export_markdown() if session.done else None
-        return session, question, progress, feedback_card(fb), "", summary, gr.update(value=transcript and str(transcript), visible=transcript is not None)
+        shown = gr.update(value=transcript and str(transcript), visible=transcript is not None)
+        return session, question, progress, feedback_card(fb), "", summary, shown, gr.update(interactive=not session.done)
 
     def export_anki(self, topic: str):
         """The concepts of the topic (or all) as an .apkg to download; importing it again updates the cards."""
@@ -184,22 +191,41 @@ class App:
         return hit_cards(self.base.retrieve(query, k=int(k)))
 
     # ---- evaluation ----------------------------------------------------------------------------
+    def question_set(self, given: str) -> Path | None:
+        """A question set the browser may name: a .jsonl file among the project's datasets or under the
+        notes folder, by a path relative to either or absolute; never any other file on the server."""
+        from eval.dataset import DEFAULT_DATASET
+
+        given = given.strip()
+        if not given:
+            return None
+        roots = [DEFAULT_DATASET.parent.resolve(), self.base.notes_dir.resolve()]
+        for candidate in [Path(given)] if Path(given).is_absolute() else [root / given for root in roots]:
+            path = candidate.resolve()  # symlinks and ".." resolved before the check
+            if path.suffix == ".jsonl" and path.is_file() and any(path.is_relative_to(root) for root in roots):
+                return path
+        raise ValueError(f"{given}: not a question set here; use a .jsonl file in {roots[0]} or under the notes folder {roots[1]}")
+
     def evaluate(self, dataset: str, configs: list[str], split: str, progress=gr.Progress()):
+        from PIL import Image
+
         from eval.report import write_report
 
         if not configs:
             return [], None, "Choose at least one configuration."
         try:
             report = self.base.evaluate(
-                "retrieval", configs=configs, dataset=Path(dataset) if dataset.strip() else None, split=split,
+                "retrieval", configs=configs, dataset=self.question_set(dataset), split=split,
                 progress=lambda stage, done, total: progress((done, total or 1), desc=stage),
             )
         except (ValueError, OSError) as e:
             return [], None, f"**{escape(str(e))}**"
-        out = Path(tempfile.mkdtemp(prefix="notes-rag-eval-"))
-        recall_png = next(p for p in write_report(report, out) if p.name == "recall_at_k.png")
+        with tempfile.TemporaryDirectory(prefix="notes-rag-eval-") as out:  # the plot is read back; nothing stays
+            recall_png = next(p for p in write_report(report, Path(out)) if p.name == "recall_at_k.png")
+            with Image.open(recall_png) as image:
+                plot = image.copy()
         rows = [[r.name, r.chunks, round(r.hit_at_2000, 3), *(round(r.metrics[m], 3) for m in ("recall@1", "recall@5", "mrr@10", "ndcg@10"))] for r in report.results]
-        return rows, str(recall_png), f"{report.questions} questions ({report.split}) · report in `{out}`"
+        return rows, plot, f"{report.questions} questions ({report.split}); `rag eval retrieval --out DIR` writes the full report"
 
     # ---- layout --------------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
@@ -207,7 +233,7 @@ class App:
         with gr.Blocks(title="notes-rag") as demo:
             gr.Markdown("## notes-rag — answers from your own ML notes")
             with gr.Tab("Chat"):
-                chatbot = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, allow_tags=False, elem_id="chat")
+                chatbot = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, allow_tags=False, latex_delimiters=LATEX_DELIMITERS, elem_id="chat")
                 notice = gr.Markdown(elem_id="chat-notice")
                 with gr.Row():
                     question = gr.Textbox(placeholder="Ask about your notes…", show_label=False, scale=5, elem_id="question")
@@ -216,7 +242,11 @@ class App:
                 cards = gr.HTML(elem_id="sources")
                 with gr.Accordion("Settings", open=False):
                     k = gr.Slider(1, 10, value=s.top_k, step=1, label="passages (top-k)")
-                    endpoint = gr.Textbox(value=s.llm_base_url, label="model endpoint (OpenAI-compatible)")
+                    endpoint = gr.Textbox(
+                        value=s.llm_base_url, label="model endpoint (OpenAI-compatible)", interactive=self.endpoint_editable,
+                        info="The server calls this URL for you: editable only on loopback or behind a login." if self.endpoint_editable
+                        else "Fixed: the app is reachable from the network without a login, so the server only calls the configured endpoint.",
+                    )
                     temperature = gr.Slider(0.0, 1.5, value=s.llm_temperature, step=0.1, label="temperature")
                 for trigger in (send.click, question.submit):
                     trigger(self.respond, [question, chatbot, k, endpoint, temperature], [chatbot, cards, notice]).then(lambda: "", None, question)
@@ -233,7 +263,7 @@ class App:
                 progress_md = gr.Markdown(elem_id="iv-progress")
                 question_md = gr.Markdown(elem_id="iv-question")
                 answer = gr.Textbox(label="your answer", lines=4, elem_id="iv-answer")
-                submit = gr.Button("Submit answer", elem_id="iv-submit")
+                submit = gr.Button("Submit answer", interactive=False, elem_id="iv-submit")
                 feedback = gr.HTML(elem_id="iv-feedback")
                 summary = gr.Markdown(elem_id="iv-summary")
                 transcript = gr.DownloadButton("Download transcript", visible=False, elem_id="iv-download")
@@ -242,8 +272,8 @@ class App:
                     anki_md = gr.Markdown(elem_id="iv-anki-result")
                 anki_file = gr.File(label="Anki deck", visible=False, elem_id="iv-anki-file")
                 anki.click(self.export_anki, [topic], [anki_md, anki_file])
-                start.click(self.start_interview, [topic, mode, n, difficulty], [session, question_md, progress_md, feedback, summary, transcript])
-                submit.click(self.answer_interview, [session, answer], [session, question_md, progress_md, feedback, answer, summary, transcript])
+                start.click(self.start_interview, [topic, mode, n, difficulty], [session, question_md, progress_md, feedback, summary, transcript, submit])
+                submit.click(self.answer_interview, [session, answer], [session, question_md, progress_md, feedback, answer, summary, transcript, submit])
 
             with gr.Tab("Library") as library_tab:
                 library_md = gr.Markdown(elem_id="lib-status")
@@ -268,13 +298,13 @@ class App:
             with gr.Tab("Evaluation"):
                 from eval.report import CONFIGS
 
-                dataset = gr.Textbox(label="question set (JSONL; empty: the shipped one)")
+                dataset = gr.Textbox(label="question set: a .jsonl file in eval/datasets/ or under the notes folder (empty: the shipped one)")
                 configs = gr.CheckboxGroup(list(CONFIGS), value=["bm25", "dense", "hybrid"], label="configurations")
                 split = gr.Radio(["dev", "test", "holdout", "all"], value="holdout", label="split")
                 run = gr.Button("Run retrieval evaluation", elem_id="ev-run")
                 eval_md = gr.Markdown()
                 eval_table = gr.Dataframe(headers=["configuration", "chunks", "hit@2000", "recall@1", "recall@5", "MRR@10", "nDCG@10"], interactive=False)
-                plot = gr.Image(label="recall@k", type="filepath")
+                plot = gr.Image(label="recall@k", type="pil")
                 run.click(self.evaluate, [dataset, configs, split], [eval_table, plot, eval_md])
         # questions queue instead of failing; vLLM batches the ones that run together
         return demo.queue(default_concurrency_limit=s.ui_concurrency)
@@ -282,7 +312,7 @@ class App:
 
 def launch(assistant: Assistant, host: str, port: int, auth: str | None = None, block: bool = True):
     credentials = check_binding(host, auth)
-    demo = App(assistant).build()
+    demo = App(assistant, endpoint_editable=host in LOOPBACK or credentials is not None).build()
     demo.launch(
         server_name=host,
         server_port=port,

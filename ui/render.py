@@ -1,33 +1,51 @@
-"""HTML for what the UI shows from the notes. Every piece of note text goes through `html.escape`:
-a note is data, and a `<script>` or an `onerror` image in it must show as text, never run."""
+"""HTML for what the UI shows from the notes. Every piece of note text goes through `html.escape`, or
+through `note_html` (Markdown and formulas, sanitised): a note is data, and a `<script>` or an
+`onerror` image in it must show as text, never run."""
 
 from __future__ import annotations
 
 from html import escape
 
+from rag.source_groups import LEGEND, group_sources, mark
 from rag.types import Hit, Source
+from ui.note_html import note_html
 
 CSS = """
 .card { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 12px; margin: 6px 0; }
 .card .where { font-weight: 600; } .card .score { color: #57606a; font-size: 0.85em; }
 .card pre { white-space: pre-wrap; font-size: 0.85em; max-height: 24em; overflow: auto; }
+.card .passage { display: flex; gap: 0.5em; flex-wrap: wrap; margin-top: 4px; } .card .passage .mark { color: #57606a; }
+.card .passage .excerpt { flex: 1; } .card .passage details { flex-basis: 100%; }
+.card .md p { margin: 0.2em 0; } .card .md.whole { font-size: 0.9em; max-height: 24em; overflow: auto; }
+.legend { color: #57606a; font-size: 0.85em; margin-left: 0.5em; }
 .covered { color: #1a7f37; } .missed { color: #cf222e; }
 """
 
+# the chat's formulas as models write them: $$…$$ and \[…\] displayed, $…$ and \(…\) inline (KaTeX)
+LATEX_DELIMITERS = [
+    {"left": "$$", "right": "$$", "display": True},
+    {"left": "\\[", "right": "\\]", "display": True},
+    {"left": "$", "right": "$", "display": False},
+    {"left": "\\(", "right": "\\)", "display": False},
+]
+
 
 def source_cards(sources: list[Source]) -> str:
+    """One card per section, listing the numbers of its passages, each passage's excerpt under it."""
     if not sources:
         return ""
     cards = []
-    for s in sources:
-        mark = f"[{s.n}]" if s.cited else f"({s.n})"
-        cards.append(
-            f'<div class="card source-card" data-chunk="{escape(s.chunk_id)}">'
-            f'<div class="where">{escape(mark)} {escape(s.source)} &gt; {escape(s.heading)}</div>'
-            f"<div>{escape(s.excerpt)}</div>"
-            f"<details><summary>whole passage</summary><pre>{escape(s.text)}</pre></details></div>"
+    for g in group_sources(sources):
+        passages = "".join(
+            f'<div class="passage" data-chunk="{escape(s.chunk_id)}"><span class="mark">{escape(mark(s))}</span>'
+            f'<div class="md excerpt">{note_html(s.excerpt)}</div>'
+            f'<details><summary>whole passage</summary><div class="md whole">{note_html(s.text)}</div></details></div>'
+            for s in g.members
         )
-    return "<div><b>Sources</b>" + "".join(cards) + "</div>"
+        cards.append(
+            f'<div class="card source-card"><div class="where">{escape(g.marks)} {escape(g.source)} &gt; {escape(g.heading)}</div>{passages}</div>'
+        )
+    return f'<div><b>Sources</b> <span class="legend">{escape(LEGEND)}</span>' + "".join(cards) + "</div>"
 
 
 def hit_cards(hits: list[Hit]) -> str:
@@ -36,7 +54,7 @@ def hit_cards(hits: list[Hit]) -> str:
     return "".join(
         f'<div class="card hit-card"><div class="where">{h.rank}. {escape(h.source)} &gt; {escape(h.heading)}</div>'
         f'<div class="score">score {h.score:.4f} · dense rank {h.dense_rank or "–"} · BM25 rank {h.bm25_rank or "–"} · lines {h.chunk.line_start}-{h.chunk.line_end}</div>'
-        f"<pre>{escape(h.text)}</pre></div>"
+        f'<div class="md">{note_html(h.text)}</div></div>'
         for h in hits
     )
 
