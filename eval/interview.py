@@ -76,9 +76,9 @@ def report(split: str, answers: list[LabelledAnswer], scores: list[float]) -> Gr
     return GradingReport(split, len(answers), {l: mean((l,)) for l in labels}, mean(CORRECT), mean(WRONG), round(float(rho), 3))
 
 
-def evaluate(concepts: list[Concept], embedder, path: Path = DATASET, splits=("tuning", "held_out")) -> list[GradingReport]:
+def evaluate(concepts: list[Concept], embedder, path: Path = DATASET, splits: list[str] | None = None) -> list[GradingReport]:
     reports = []
-    for split in splits:
+    for split in splits or dict.fromkeys(a.split for a in load_answers(path)):
         answers = load_answers(path, split)
         reports.append(report(split, answers, grade_answers(answers, concepts, embedder)))
     return reports
