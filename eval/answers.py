@@ -1,8 +1,8 @@
 """Answer quality: faithfulness, relevance, correctness, citations and abstention.
 
-Without a judge model every score is a documented proxy:
-- a sentence is *supported* by a block when their embeddings are close (cosine >= SUPPORT_COSINE) or
-  at least half of the sentence's content words occur in the block (the same test `attribution` uses);
+Without a judge model every score is a documented proxy, checked against hand labels (eval/labels.py):
+- a sentence is *supported* by a block by the verifier's rule (`rag.verify.support`); the first proxy
+  (`overlap_proxy`: cosine >= SUPPORT_COSINE or half the content words) is kept for comparison;
 - relevance is the cosine between question and answer;
 - correctness is token F1, ROUGE-L (rouge-score) and embedding cosine against the reference answer.
 With `judge_model` set, support is asked of the judge instead ("yes"/"no" per sentence and block), RAGAS
@@ -20,6 +20,7 @@ from typing import Callable
 import numpy as np
 
 from eval.dataset import Question
+from rag.answering import EXTRACTIVE_LEAD
 from rag.citations import CITATION, SENTENCE
 
 SUPPORT_COSINE = 0.6
@@ -31,7 +32,8 @@ ABSTAIN = re.compile(
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in SENTENCE.split(text) if len(re.findall(r"\w+", s)) >= 3]
+    """The claims of an answer: sentences of three words or more, without an extractive answer's lead-in."""
+    return [s.strip() for s in SENTENCE.split(text) if len(re.findall(r"\w+", s)) >= 3 and s.strip() != EXTRACTIVE_LEAD]
 
 
 def _tokens(text: str) -> list[str]:
@@ -57,28 +59,38 @@ def abstains(text: str) -> bool:
     return bool(ABSTAIN.search(text))
 
 
+def overlap_proxy(sentence: str, passage: str, embedder) -> bool:
+    """The first automatic support test (until 2026-11): cosine >= SUPPORT_COSINE with the passage or
+    one of its sentences, or half the content words. Kept to report how far it disagrees with the
+    hand labels (it counted on-topic nonsense as supported)."""
+    from ingest.store import bm25_tokenize
+
+    words = set(bm25_tokenize([sentence])[0])
+    if words and len(words & set(bm25_tokenize([passage])[0])) / len(words) >= 0.5:
+        return True
+    pieces = [passage] + sentences(passage)
+    vectors = embedder.embed([sentence] + pieces)
+    return float(np.max(vectors[1:] @ vectors[0])) >= SUPPORT_COSINE
+
+
 class Support:
-    """Does a passage support a sentence? Proxies by default, a judge model when one is given."""
+    """Does a passage support a sentence? The verifier's rule by default, a judge model when one is given."""
 
     def __init__(self, embedder, judge: Callable[[str, str], bool] | None = None):
         self.embedder = embedder
         self.judge = judge
+        self.passages: dict = {}  # unit vectors of each passage seen, for `rag.verify.supports`
 
     @property
     def method(self) -> str:
-        return "judge model" if self.judge else f"embedding cosine >= {SUPPORT_COSINE} or half the content words"
+        return "judge model" if self.judge else "the verifier's rule (numbers in the passage, cosine >= 0.6 with one of its sentences, at most one new content word)"
 
-    def __call__(self, sentence: str, passage: str) -> bool:
+    def __call__(self, sentence: str, passage: str, question: str = "", heading: str = "") -> bool:
         if self.judge:
             return self.judge(sentence, passage)
-        from ingest.store import bm25_tokenize
+        from rag.verify import supports
 
-        words = set(bm25_tokenize([sentence])[0])
-        if words and len(words & set(bm25_tokenize([passage])[0])) / len(words) >= 0.5:
-            return True
-        pieces = [passage] + sentences(passage)
-        vectors = self.embedder.embed([sentence] + pieces)
-        return float(np.max(vectors[1:] @ vectors[0])) >= SUPPORT_COSINE
+        return supports(sentence, question, heading, passage, self.embedder, self.passages)
 
 
 def llm_judge(client) -> Callable[[str, str], bool]:
@@ -107,18 +119,21 @@ class AnswerScore:
     citation_precision: float | None  # share of cited sentences whose block supports them
     abstained: bool
     seconds: float = 0.0
+    mode: str = "generated"  # how the answer was made: generated | extractive | abstained
+    record: dict = field(default_factory=dict)  # the answer as the API gives it, passages included: what labels are made from
 
 
 def score_answer(q: Question, answer, support: Support) -> AnswerScore:
     raw_sentences = sentences(answer.text)
     blocks = {s.n: s.text for s in answer.sources}
-    supported = [any(support(s, b) for b in blocks.values()) for s in raw_sentences] if blocks else [False] * len(raw_sentences)
+    headings = {s.n: f"{s.source} > {s.heading}" for s in answer.sources}
+    supported = [any(support(s, b, q.question, headings[n]) for n, b in blocks.items()) for s in raw_sentences] if blocks else [False] * len(raw_sentences)
     cited_checks = []
     for sentence in raw_sentences:
         numbers = [int(n) for n in re.findall(r"\[(\d+)\]", sentence) if int(n) in blocks]
         if numbers:
             clean = CITATION.sub("", sentence)
-            cited_checks.append(any(support(clean, blocks[n]) for n in numbers))
+            cited_checks.append(any(support(clean, blocks[n], q.question, headings[n]) for n in numbers))
     embedder = support.embedder
     vectors = embedder.embed([q.question, CITATION.sub("", answer.text) or "-"] + ([q.answer] if q.answer else []))
     reference = q.answer if q.answerable else None
@@ -133,8 +148,10 @@ def score_answer(q: Question, answer, support: Support) -> AnswerScore:
         similarity=float(vectors[1] @ vectors[2]) if reference else None,
         citation_valid=not answer.invalid_citations,
         citation_precision=sum(cited_checks) / len(cited_checks) if cited_checks else None,
-        abstained=abstains(answer.text),
+        abstained=answer.mode == "abstained" or abstains(answer.text),
         seconds=answer.timings.get("total", 0.0),
+        mode=answer.mode,
+        record={**answer.to_json(), "question": q.question, "passages": {s.n: {"heading": f"{s.source} > {s.heading}", "text": s.text} for s in answer.sources}},
     )
 
 
@@ -185,17 +202,35 @@ class AnswerSummary:
         return asdict(self)
 
 
-def evaluate_answers(assistant, questions: list[Question], judge=None, progress: Callable[[str, int, int], None] | None = None) -> list[AnswerSummary]:
-    """The assistant as configured (`rag`), and the same LLM with no retrieved context (`no-retrieval`)."""
+# name -> how the assistant is asked; `no-retrieval` is the same LLM with no notes at all
+CONFIGURATIONS = {
+    "verified": {"mode": "verified"},
+    "extractive": {"mode": "extractive"},
+    "raw": {"mode": "raw"},
+    "no-retrieval": {"mode": "raw", "k": 0},
+}
+
+
+def evaluate_answers(
+    assistant,
+    questions: list[Question],
+    judge=None,
+    progress: Callable[[str, int, int], None] | None = None,
+    configs: list[str] | tuple[str, ...] = tuple(CONFIGURATIONS),
+) -> list[AnswerSummary]:
+    """Each configuration's answers to the same questions, scored the same way."""
+    unknown = [c for c in configs if c not in CONFIGURATIONS]
+    if unknown:
+        raise ValueError(f"unknown answer configuration {', '.join(unknown)}; choose from {', '.join(CONFIGURATIONS)}")
     support = Support(assistant.embedder, judge)
     report = progress or (lambda stage, done, total: None)
     summaries = []
-    for name, k in (("rag", None), ("no-retrieval", 0)):
+    for name in configs:
         scores = []
         for n, q in enumerate(questions, 1):
             report(name, n, len(questions))
-            answer = assistant.ask(q.question, k=k)
-            if not answer.llm_used or answer.error:
+            answer = assistant.ask(q.question, **CONFIGURATIONS[name])
+            if answer.error:
                 raise RuntimeError(f"cannot evaluate answers: {answer.error}")
             scores.append(score_answer(q, answer, support))
         summaries.append(AnswerSummary.of(name, support.method, scores))

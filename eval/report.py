@@ -155,7 +155,12 @@ def write_answer_report(summaries, out: Path, command: str = "") -> list[Path]:
     import numpy as np
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "answers.json").write_text(json.dumps([s.to_json() for s in summaries], indent=1))
+    (out / "answers.json").write_text(json.dumps([{**s.to_json(), "per_question": [{**asdict(p), "record": None} for p in s.per_question]} for s in summaries], indent=1))
+    # one answer per line with the passages it was given: what hand labels are made from (eval/labels.py)
+    with (out / "answers.jsonl").open("w") as transcript:
+        for s in summaries:
+            for p in s.per_question:
+                transcript.write(json.dumps({"config": s.name, "id": p.id, "answerable": p.answerable, **p.record}, ensure_ascii=False) + "\n")
     fmt = lambda v: "–" if v is None else f"{v:.3f}"
     lines = [
         "# Answer evaluation",
@@ -182,4 +187,4 @@ def write_answer_report(summaries, out: Path, command: str = "") -> list[Path]:
     fig.tight_layout()
     fig.savefig(out / "answers.png", dpi=110)
     plt.close(fig)
-    return [out / "answers.json", out / "answers.md", out / "answers.png"]
+    return [out / "answers.json", out / "answers.jsonl", out / "answers.md", out / "answers.png"]

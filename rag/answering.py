@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import re
 
-from rag.evidence import Evidence
+from rag.evidence import LIST_ITEM, Evidence
 
 NOT_COVERED = "My notes don't cover this."
+EXTRACTIVE_LEAD = "From your notes:"
+CLOSE_TO_BEST = 0.15  # unit score; the spread among sentences that answer one question
 SENTENCE_END = re.compile(r"[.!?](?:\s*\[\d+\])*[\"')\]]*(?=\s|$)")
 
 
@@ -19,10 +21,12 @@ def cut_to_last_sentence(text: str) -> str:
 def extractive_text(evidence: Evidence, n_units: int = 3) -> tuple[str, list[int]]:
     """The best evidence sentences in the notes' own words, each with its block; the blocks cited."""
     block_of = {id(u): b.n for b in evidence.blocks for u in b.units}
-    best = sorted((u for b in evidence.blocks for u in b.units), key=lambda u: -u.score)[:n_units]
-    lines = [f"- {u.text.lstrip('-*+• ').rstrip()} [{block_of[id(u)]}]" for u in best]
+    ranked = sorted((u for b in evidence.blocks for u in b.units), key=lambda u: -u.score)
+    # a runner-up far below the best is another topic's sentence (the neighbouring worked example)
+    best = [u for u in ranked[:n_units] if u.score >= ranked[0].score - CLOSE_TO_BEST]
+    lines = [f"- {LIST_ITEM.sub('', u.text).rstrip()} [{block_of[id(u)]}]" for u in best]
     cited = list(dict.fromkeys(block_of[id(u)] for u in best))
-    return "From your notes:\n" + "\n".join(lines), cited
+    return EXTRACTIVE_LEAD + "\n" + "\n".join(lines), cited
 
 
 def related_text(evidence: Evidence, n: int = 3) -> str:

@@ -42,6 +42,11 @@ def check_citations(text: str, n_blocks: int) -> tuple[str, list[int], list[int]
     return cleaned, valid, invalid
 
 
+def strip_citations(text: str) -> str:
+    """The text without its [n] marks, and without the space they leave before punctuation."""
+    return re.sub(r"[ \t]+([.,;:!?])", r"\1", CITATION.sub("", text)).strip()
+
+
 def excerpt(text: str, limit: int = 240) -> str:
     flat = " ".join(text.split())
     return flat if len(flat) <= limit else flat[: limit - 1].rsplit(" ", 1)[0] + "…"

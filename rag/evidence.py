@@ -105,8 +105,9 @@ def split_units(text: str) -> list[str]:
         else:
             paragraph.append(line.strip())
     flush()
-    # a question the notes ask themselves ("How can batch norm be demonstrated?") answers nothing
-    return [u for u in units if len(re.findall(r"\w+", u)) >= 2 and not u.rstrip("*_ ").endswith("?")]
+    # a question the notes ask themselves ("How can batch norm be demonstrated?") or a lead-in
+    # ("Here's what the formula looks like:") answers nothing; a formula line keeps its place
+    return [u for u in units if FORMULA.search(u) or (len(re.findall(r"\w+", u)) >= 3 and not u.rstrip("*_ ").endswith(("?", ":")))]
 
 
 def idf(documents: list[str]) -> dict[str, float]:

@@ -29,7 +29,6 @@ from rag.types import Answer
 MODEL_ID = "notes-rag"
 # mark the parts of a reply, so a client sending the turn back gives the model only the checked answer
 FOOTNOTES = "\n\n---\nSources:\n"
-CHECKED = "\n\n---\nChecked against your notes:\n"
 
 
 class APISetupError(ValueError):
@@ -51,11 +50,11 @@ def footnotes(answer: Answer) -> str:
 
 
 def conversation(messages: list[dict]) -> list[dict]:
-    """The user and assistant turns as text, our footnotes and unchecked stream cut from earlier replies."""
+    """The user and assistant turns as text, our footnotes cut from earlier replies."""
     turns = plain_messages([m for m in messages if m.get("role") in ("user", "assistant")])
     for turn in turns:
         if turn["role"] == "assistant":
-            turn["content"] = turn["content"].split(FOOTNOTES, 1)[0].split(CHECKED)[-1]
+            turn["content"] = turn["content"].split(FOOTNOTES, 1)[0]
     if not turns or turns[-1]["role"] != "user" or not turns[-1]["content"].strip():
         raise HTTPException(400, "the last message must be the user's question, with some text")
     return turns
@@ -117,27 +116,25 @@ async def _complete(assistant: Assistant, messages: list[dict], head: dict) -> d
 
 
 def _stream(assistant: Assistant, messages: list[dict], head: dict) -> Iterator[str]:
-    """Server-sent events as OpenAI streams them: the pieces as the model writes them; when checking
-    the answer against the notes changed it (citations, unsupported sentences), the checked answer
-    after a `CHECKED` line, as the CLI prints it; the footnotes; a last chunk with finish_reason,
-    `sources` and `rag`; then [DONE]."""
+    """Server-sent events as OpenAI streams them: the answer (in raw mode the pieces as the model
+    writes them); the footnotes; a last chunk with finish_reason, `sources` and `rag`; then [DONE]."""
 
     def event(delta: dict, finish: str | None = None, **extra) -> str:
         chunk = {**head, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     yield event({"role": "assistant", "content": ""})
-    streamed: list[str] = []
+    # A client cannot take streamed text back: unless the answer is raw (unchecked), only the checked
+    # answer is sent, once it is known; the model's draft never reaches the client.
+    draft = assistant.settings.answer_mode == "raw"
     try:
         for piece in assistant.stream_chat(messages):
             if isinstance(piece, Answer):
-                said = "".join(streamed).strip()
-                if piece.text.strip() != said:
-                    yield event({"content": (CHECKED if said else "") + piece.text})
+                if not draft:
+                    yield event({"content": piece.text})
                 yield event({"content": footnotes(piece)})
                 yield event({}, "stop", **_extras(piece))
-            else:
-                streamed.append(piece)
+            elif draft:
                 yield event({"content": piece})
     except IndexProblem as e:
         yield f"data: {json.dumps({'error': {'message': str(e), 'type': 'index_unavailable', 'code': 503}})}\n\n"

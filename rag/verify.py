@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rag.citations import CITATION, _numbers
-from rag.evidence import NUMBER, Evidence
+from rag.citations import CITATION, _numbers, strip_citations
+from rag.evidence import NUMBER, Evidence, split_units
 
 MIN_SIMILARITY = 0.6  # cosine with the passage's closest unit
 NOVEL_WORDS = 1  # content words in neither the passage nor the question: more is the model's own claim
@@ -62,14 +62,55 @@ def _degenerate(sentence: str, seen: set[str], headings: set[str]) -> bool:
     return len(words) >= 12 and len(set(words)) / len(words) < 0.4
 
 
+@dataclass
+class Passage:
+    """What support is checked against: a passage's words, numbers and the vectors of its units."""
+
+    words: set[str]
+    numbers: set[str]
+    unit_vectors: np.ndarray
+
+    @classmethod
+    def of(cls, heading: str, text: str, unit_vectors: np.ndarray) -> "Passage":
+        return cls(_content(f"{heading}\n{text}"), set(NUMBER.findall(text)), unit_vectors)
+
+
+def support(sentence: str, vector: np.ndarray, question_words: set[str], passage: Passage) -> tuple[bool, float]:
+    """Is `sentence` (its embedding `vector`) stated by `passage`? And how strongly, 0-1.
+
+    Every number it states must be in the passage; it must mean what one of the passage's units says
+    (cosine); and it may bring at most NOVEL_WORDS content words of its own that neither the passage
+    nor the question has, unless it is so close to a unit that it is a quote.
+    """
+    words = _content(sentence)
+    novel = words - passage.words - question_words
+    overlap = len(words & passage.words) / len(words) if words else 0.0
+    similarity = float(np.max(passage.unit_vectors @ vector)) if len(passage.unit_vectors) else 0.0
+    numbers_ok = set(NUMBER.findall(sentence)) <= passage.numbers
+    ok = numbers_ok and (similarity >= QUOTE_SIMILARITY or (len(novel) <= NOVEL_WORDS and similarity >= MIN_SIMILARITY))
+    return ok, (overlap + similarity) / 2
+
+
+def supports(sentence: str, question: str, heading: str, text: str, embedder, cache: dict | None = None) -> bool:
+    """`support` for a passage given as text (the evaluation's automatic faithfulness); `cache` keeps
+    each passage's unit vectors across calls."""
+    cache = {} if cache is None else cache
+    if (heading, text) not in cache:
+        cache[heading, text] = Passage.of(heading, text, embedder.embed(split_units(text) or [text]))
+    clean = strip_citations(sentence)
+    return support(clean, embedder.embed([clean])[0], _content(question), cache[heading, text])[0]
+
+
 def verify(text: str, evidence: Evidence, embedder) -> list[Claim]:
     question_words = _content(evidence.question)
     blocks = evidence.blocks
     headings = {" ".join(re.findall(r"\w+", part.lower())) for b in blocks for part in [b.heading, *b.hit.chunk.heading_path]}
-    passage_words = [_content(f"{b.heading}\n{b.hit.text}") for b in blocks]
-    passage_numbers = [set(NUMBER.findall(b.hit.text)) for b in blocks]
+    passages = [
+        Passage.of(b.heading, b.hit.text, evidence.unit_vectors[[j for j, u in enumerate(evidence.units) if u.hit.chunk_id == b.chunk_id]])
+        for b in blocks
+    ]
     sentences = split_sentences(text)
-    plain = [CITATION.sub("", s).strip() for s in sentences]
+    plain = [strip_citations(s) for s in sentences]
     vectors = embedder.embed(plain) if plain else np.zeros((0, 1))
     claims: list[Claim] = []
     seen: set[str] = set()
@@ -79,26 +120,14 @@ def verify(text: str, evidence: Evidence, embedder) -> list[Claim]:
             claims.append(Claim(clean, False, None, 0.0, "degenerate", cited))
             continue
         seen.add(" ".join(re.findall(r"\w+", clean.lower())))
-        words, numbers = _content(clean), set(NUMBER.findall(clean))
-        scores = []
-        for i, b in enumerate(blocks):
-            novel = words - passage_words[i] - question_words
-            overlap = len(words & passage_words[i]) / len(words) if words else 0.0
-            unit_rows = [j for j, u in enumerate(evidence.units) if u.hit.chunk_id == b.chunk_id]
-            similarity = float(np.max(evidence.unit_vectors[unit_rows] @ vector)) if unit_rows else 0.0
-            numbers_ok = numbers <= passage_numbers[i]
-            ok = numbers_ok and (similarity >= QUOTE_SIMILARITY or (len(novel) <= NOVEL_WORDS and similarity >= MIN_SIMILARITY))
-            scores.append((ok, (overlap + similarity) / 2, b.n))
-        if not scores:
-            claims.append(Claim(clean, False, None, 0.0, "unsupported", cited))
-            continue
-        supporting = [s for s in scores if s[0]]
+        checks = [(*support(clean, vector, question_words, p), b.n) for b, p in zip(blocks, passages)]
+        supporting = [c for c in checks if c[0]]
         if not supporting:
-            claims.append(Claim(clean, False, None, max(s[1] for s in scores), "unsupported", cited))
+            claims.append(Claim(clean, False, None, round(max((c[1] for c in checks), default=0.0), 3), "unsupported", cited))
             continue
         # the model's own citation wins when it is one of the supporting blocks
-        own = [s for s in supporting if s[2] in cited]
-        ok, score, n = max(own or supporting, key=lambda s: s[1])
+        own = [c for c in supporting if c[2] in cited]
+        _, score, n = max(own or supporting, key=lambda c: c[1])
         outcome = "supported" if own else ("repointed" if cited else "cited")
         claims.append(Claim(clean, True, n, round(score, 3), outcome, cited))
     return claims

@@ -15,7 +15,7 @@ from fake_llm import FakeLLM
 from helpers import NOTES, free_port
 
 from rag import Assistant
-from rag.openai_api import CHECKED, FOOTNOTES, APISetupError, server
+from rag.openai_api import FOOTNOTES, APISetupError, server
 
 REPLY = "Batch normalization normalizes the inputs of each layer [1]."
 
@@ -68,29 +68,37 @@ def test_models_and_a_completion_with_sources(start_api):
     assert done.model_extra["rag"]["error"] is None
 
 
-def test_streaming_sends_pieces_then_footnotes_then_sources(start_api):
+def test_streaming_sends_the_checked_answer_then_footnotes_then_sources(start_api, fake):
+    fake.reply = "Batch normalization normalizes the inputs of each layer [9]. It was invented on the moon [1]."
     client = openai.OpenAI(base_url=start_api(), api_key="unused")
-    chunks = list(client.chat.completions.create(model="notes-rag", messages=[{"role": "user", "content": "What does batch normalization do?"}], stream=True))
-    pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
-    assert len(pieces) > 3  # word by word, as the model wrote it, not one block at the end
-    text, _, notes = "".join(pieces).partition(FOOTNOTES)
+    question = [{"role": "user", "content": "What does batch normalization do?"}]
+    chunks = list(client.chat.completions.create(model="notes-rag", messages=question, stream=True))
+    text, _, notes = "".join(c.choices[0].delta.content or "" for c in chunks).partition(FOOTNOTES)
     last = chunks[-1]
-    assert text.startswith(REPLY) and text.split(CHECKED)[-1] == last.model_extra["rag"]["answer"]
+    # the model's draft (a made-up block number, an invented sentence) never reaches the client
+    checked = last.model_extra["rag"]["answer"]
+    assert text == checked and "[9]" not in text and "moon" not in text
+    assert "normalizes the inputs of each layer" in text
+    assert last.model_extra["rag"]["not_in_notes"] == ["It was invented on the moon."]
     assert notes.startswith("[1] ml-fundamentals.md > ")
     assert last.choices[0].finish_reason == "stop" and last.model_extra["sources"][0]["source"] == "ml-fundamentals.md"
     assert all(c.choices[0].finish_reason is None for c in chunks[:-1])
 
 
-def test_a_stream_the_check_changed_ends_with_the_checked_answer(start_api, fake):
-    fake.reply = "Batch normalization normalizes the inputs of each layer [9]."  # there is no block 9
+def test_raw_mode_streams_the_pieces_as_the_model_writes_them(start_api, fake):
+    client = openai.OpenAI(base_url=start_api(answer_mode="raw"), api_key="unused")
+    chunks = list(client.chat.completions.create(model="notes-rag", messages=[{"role": "user", "content": "What does batch normalization do?"}], stream=True))
+    pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
+    assert len(pieces) > 3  # word by word, not one block at the end
+    assert "".join(pieces).partition(FOOTNOTES)[0].startswith(REPLY)
+
+
+def test_a_turn_sent_back_reaches_the_model_without_footnotes(start_api, fake):
     client = openai.OpenAI(base_url=start_api(), api_key="unused")
     question = [{"role": "user", "content": "What does batch normalization do?"}]
     chunks = list(client.chat.completions.create(model="notes-rag", messages=question, stream=True))
     text = "".join(c.choices[0].delta.content or "" for c in chunks)
-    raw, marker, rest = text.partition(CHECKED)
-    checked = rest.partition(FOOTNOTES)[0]
-    assert raw == fake.reply and marker
-    assert checked == chunks[-1].model_extra["rag"]["answer"] and "[9]" not in checked
+    checked = chunks[-1].model_extra["rag"]["answer"]
 
     # sent back as the client got it, the turn is the checked answer alone
     client.chat.completions.create(model="notes-rag", messages=[*question, {"role": "assistant", "content": text}, {"role": "user", "content": "Why?"}])

@@ -1,0 +1,96 @@
+"""Hand labels of answers, the figures they give, and how far the automatic metrics agree with them.
+
+`eval/datasets/answer_labels.jsonl` holds one line per labelled answer (a configuration's answer to one
+question, from an `answers.jsonl` transcript that `rag eval answers` writes):
+
+    {"config": "verified", "id": "h001", "correct": 1 | 0.5 | 0 | null, "abstained": bool,
+     "degenerate": bool, "sentences": [{"text": "...", "supported": bool, "citation_ok": bool | null}]}
+
+`correct` is null for unanswerable questions; `sentences` are the answer's sentences as
+`eval.answers.sentences` splits them (without the "From your notes:" line of an extractive answer);
+`citation_ok` is whether the block the sentence cites supports it (null when it cites none).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from eval.answers import overlap_proxy, sentences
+
+LABELS = Path(__file__).parent / "datasets" / "answer_labels.jsonl"
+
+
+def label_sentences(text: str) -> list[str]:
+    """The sentences a labeller judges: exactly what the automatic metrics see."""
+    return sentences(text)
+
+
+@dataclass
+class LabelledFigures:
+    config: str
+    answers: int
+    correct: float | None  # mean over answerable questions, 1 / 0.5 / 0
+    faithfulness: float | None  # share of sentences supported by the passages
+    citation_precision: float | None  # share of cited sentences whose block supports them
+    abstention: float | None
+    false_abstention: float | None
+    degenerate: int  # answers that were loops, echoes or empty
+
+
+def _mean(values) -> float | None:
+    values = [v for v in values if v is not None]
+    return statistics.fmean(values) if values else None
+
+
+def load_labels(path: Path = LABELS) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def figures(labels: list[dict], answerable: dict[str, bool]) -> list[LabelledFigures]:
+    out = []
+    for config in dict.fromkeys(row["config"] for row in labels):
+        rows = [r for r in labels if r["config"] == config]
+        said = [s for r in rows if not r["abstained"] for s in r["sentences"]]
+        out.append(
+            LabelledFigures(
+                config=config,
+                answers=len(rows),
+                correct=_mean(float(r["correct"] or 0) for r in rows if answerable[r["id"]]),
+                faithfulness=_mean(float(s["supported"]) for s in said),
+                citation_precision=_mean(float(s["citation_ok"]) for s in said if s.get("citation_ok") is not None),
+                abstention=_mean(float(r["abstained"]) for r in rows if not answerable[r["id"]]),
+                false_abstention=_mean(float(r["abstained"]) for r in rows if answerable[r["id"]]),
+                degenerate=sum(bool(r.get("degenerate")) for r in rows),
+            )
+        )
+    return out
+
+
+def agreement(labels: list[dict], transcript: list[dict], embedder) -> dict[str, float]:
+    """Share of labelled sentences where each automatic support test says what the label says."""
+    from rag.verify import supports
+
+    answers = {(r["config"], r["id"]): r for r in transcript}
+    cache: dict = {}
+    tests = {
+        "verifier rule (rag.verify.support)": lambda s, p, q, h: supports(s, q, h, p, embedder, cache),
+        "first proxy (cosine >= 0.6 or half the words)": lambda s, p, q, h: overlap_proxy(s, p, embedder),
+    }
+    hits = {name: [] for name in tests}
+    for row in labels:
+        record = answers.get((row["config"], row["id"]))
+        if record is None or row["abstained"]:
+            continue
+        passages = list(record["passages"].values())
+        for s in row["sentences"]:
+            for name, test in tests.items():
+                automatic = any(test(s["text"], p["text"], record["question"], p["heading"]) for p in passages)
+                hits[name].append(automatic == s["supported"])
+    return {name: (sum(v) / len(v) if v else float("nan")) for name, v in hits.items()} | {"sentences": len(next(iter(hits.values())))}
+
+
+def to_json(items: list[LabelledFigures]) -> list[dict]:
+    return [asdict(i) for i in items]
