@@ -1,4 +1,4 @@
-"""Benchmarks, one command: `make bench` (or `.venv/bin/python -m bench [--only ingest,retrieval,answering]`).
+"""Benchmarks, one command: `make bench` (or `.venv/bin/python -m bench [--only ingest,sync,retrieval,answering]`).
 
 Writes docs/benchmarks.md (the command, the machine, the tables) and docs/retrieval-latency.png. A
 partial run (--only) replaces its own sections and keeps the others.
@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 REPORT = DOCS / "benchmarks.md"
 PLOT = DOCS / "retrieval-latency.png"
-PARTS = ("ingest", "retrieval", "answering")
+PARTS = ("ingest", "sync", "retrieval", "answering")
 
 
 def machine() -> str:
@@ -124,6 +124,11 @@ def main() -> None:
 
         text = stamped(ingest_section(ingest.run()))
         sections[text.splitlines()[0]] = text
+    if "sync" in only:
+        from bench import sync
+
+        text = stamped(sync.section(sync.run()))
+        sections[text.splitlines()[0]] = text
     if "retrieval" in only:
         from bench import retrieval
 
@@ -136,10 +141,10 @@ def main() -> None:
 
         text = stamped(answering.section(answering.run(args.questions, args.tokens)))
         sections[text.splitlines()[0]] = text
-    order = ["## Ingest", "## Retrieval at scale", "## Answering: vLLM vs Hugging Face `generate`"]
+    order = ["## Ingest", "## Staleness check", "## Retrieval at scale", "## Answering: vLLM vs Hugging Face `generate`"]
     body = "\n".join(sections[k] for k in sorted(sections, key=lambda k: order.index(k) if k in order else 99))
     REPORT.write_text(
-        "# Benchmarks\n\nAll of it: `make bench` (`python -m bench`); one part: `python -m bench --only ingest|retrieval|answering`.\n"
+        "# Benchmarks\n\nAll of it: `make bench` (`python -m bench`); one part: `python -m bench --only ingest|sync|retrieval|answering`.\n"
         f"Machine: {machine()}.\n\n{body}"
     )
     print(REPORT.read_text())

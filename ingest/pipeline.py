@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +19,7 @@ from ingest.store import (
     Manifest,
     ingest_lock,
     load_index,
+    refresh_manifest,
     verify_index,
     write_index,
 )
@@ -39,6 +41,12 @@ class IngestStats:
     @property
     def changed(self) -> bool:
         return bool(self.added or self.updated or self.removed or self.rebuilt_because)
+
+    def summary(self) -> str:
+        return (
+            f"{self.files} files, {self.chunks} chunks (+{self.added} new, {self.updated} changed, "
+            f"-{self.removed} removed, {self.unchanged} unchanged) in {self.seconds:.1f} s"
+        )
 
     def to_json(self) -> dict:
         return {
@@ -69,7 +77,7 @@ class IngestOptions:
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
 
-def _rebuild_reason(old: Manifest | None, opts: IngestOptions) -> str | None:
+def rebuild_reason(old: Manifest | None, opts: IngestOptions) -> str | None:
     if old is None:
         return None
     if opts.rebuild:
@@ -107,24 +115,34 @@ def ingest_notes(
             old = verify_index(index_dir)
         except IndexCorrupt as e:
             old, stats.rebuilt_because = None, f"the old index was unreadable ({e}); building a new one"
-        stats.rebuilt_because = stats.rebuilt_because or _rebuild_reason(old, opts)
+        stats.rebuilt_because = stats.rebuilt_because or rebuild_reason(old, opts)
         reuse = old if old is not None and stats.rebuilt_because is None else None
 
         entries: dict[str, FileEntry] = {}
+        unreadable: dict[str, list[int]] = {}
         to_embed: list[Chunk] = []
         kept_ids: set[str] = set()
         for n, (rel, path) in enumerate(files.items(), 1):
             report("reading", n, len(files))
-            digest = file_digest(path)
+            # stat before reading: an edit landing after the read then shows as a change next time
+            st = path.stat()
             previous = reuse.files.get(rel) if reuse else None
-            if previous is not None and previous.sha256 == digest:
+            if previous is not None and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns):
                 entries[rel] = previous
+                kept_ids.update(previous.chunks)
+                stats.unchanged += 1
+                continue
+            digest = file_digest(path)
+            if previous is not None and previous.sha256 == digest:
+                # touched, not edited: only the recorded stat changes
+                entries[rel] = dataclasses.replace(previous, size=st.st_size, mtime_ns=st.st_mtime_ns)
                 kept_ids.update(previous.chunks)
                 stats.unchanged += 1
                 continue
             try:
                 doc = load_document(path, rel)
             except ValueError as e:
+                unreadable[rel] = [st.st_size, st.st_mtime_ns]
                 stats.skipped.append(Skipped(rel, str(e)))
                 if previous is not None:
                     # an edit broke the file: keep what was indexed from it until it is fixed
@@ -135,7 +153,7 @@ def ingest_notes(
             if doc.warning:
                 stats.warnings.append(f"{rel}: {doc.warning}")
             chunks = chunk_document(doc, embedder.count_tokens, opts.chunk_tokens, opts.overlap_tokens)
-            entries[rel] = FileEntry(sha256=digest, size=path.stat().st_size, chunks=[c.id for c in chunks], title=doc.title, kind=doc.kind, warning=doc.warning)
+            entries[rel] = FileEntry(sha256=digest, size=st.st_size, mtime_ns=st.st_mtime_ns, chunks=[c.id for c in chunks], title=doc.title, kind=doc.kind, warning=doc.warning)
             to_embed.extend(chunks)
             if previous is None:
                 stats.added += 1
@@ -150,6 +168,8 @@ def ingest_notes(
             # only the FAISS index is built anew from the stored vectors; nothing is embedded again
             stats.rebuilt_because = f"index type changed ({reuse.index_type} -> {index_type}); vectors reused"
         elif not stats.changed:
+            if reuse and (entries != reuse.files or unreadable != reuse.unreadable):
+                refresh_manifest(index_dir, dataclasses.replace(reuse, files=entries, unreadable=unreadable))
             stats.chunks = sum(len(e.chunks) for e in entries.values())
             stats.seconds = time.perf_counter() - started
             return stats
@@ -174,6 +194,7 @@ def ingest_notes(
             files=entries,
             notes_dir=str(notes_dir.resolve()),
             chunker=CHUNKER_VERSION,
+            unreadable=unreadable,
         )
         report("writing", 0, 1)
         write_index(index_dir, manifest, all_chunks, all_vectors)

@@ -61,6 +61,9 @@ class FileEntry:
     title: str = ""
     kind: str = ""
     warning: str | None = None
+    # with the size, what the staleness check compares: a file whose stat is unchanged is not read again.
+    # None in manifests from before the check; such a file is hashed once and its mtime recorded.
+    mtime_ns: int | None = None
 
 
 @dataclass
@@ -76,6 +79,8 @@ class Manifest:
     checksums: dict[str, str] = field(default_factory=dict)  # file name -> sha256 or "size:N"
     version: int = FORMAT_VERSION
     chunker: int = 1  # CHUNKER_VERSION that cut these chunks; manifests from before it had version 1
+    # files that could not be read, by [size, mtime_ns] when last tried: not stale until they change again
+    unreadable: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, data: dict) -> "Manifest":
@@ -114,6 +119,16 @@ def read_manifest(index_dir: Path) -> Manifest | None:
         return Manifest.from_json(json.loads((gen / "manifest.json").read_text()))
     except (OSError, ValueError, TypeError) as e:
         raise _corrupt(index_dir, f"manifest unreadable ({e})") from None
+
+
+def refresh_manifest(index_dir: Path, manifest: Manifest) -> None:
+    """Replace the current generation's manifest when only file stats changed (a note touched, not
+    edited; a broken note tried again): nothing indexed changes, so no new generation is written.
+    Call it holding the ingest lock."""
+    # written beside the generations, not inside one: a leftover there would fail verification
+    staged = index_dir / "manifest.json.tmp"
+    _write_durable(staged, json.dumps(manifest.to_json(), indent=1))
+    os.replace(staged, current_generation(index_dir) / "manifest.json")
 
 
 def _corrupt(index_dir: Path, what: str) -> IndexCorrupt:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from ingest.embed import Embedder
+from ingest.freshness import stale_reason
 from ingest.pipeline import IngestOptions, IngestStats, Progress, ingest_notes
-from ingest.store import IndexData, current_generation, load_index, read_manifest
+from ingest.store import IndexBusy, IndexCorrupt, IndexData, Manifest, current_generation, load_index, read_manifest
 from rag import server
 from rag.chat import plain_messages, standalone_query
 from rag.citations import attribute, check_citations, excerpt, sources_for
@@ -18,6 +20,9 @@ from rag.prompt import PromptTemplate, chat_template_has_system_role, fit_to_win
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.types import Answer, Hit
+
+# a question arriving while another process builds the very first index waits this long for it
+FIRST_INDEX_WAIT = 600.0
 
 if TYPE_CHECKING:
     from rag.interview.anki import AnkiExport
@@ -32,6 +37,8 @@ class Assistant:
         self.settings = Settings(**{**settings.model_dump(), **given}) if settings else Settings(**given)
         self._index: IndexData | None = None
         self._counter: TokenCounter | None = None
+        self._syncing = threading.Lock()  # one automatic ingest at a time from this object's threads
+        self._manifest_seen: tuple = (None, None)  # ((generation, manifest mtime), Manifest)
 
     @property
     def notes_dir(self) -> Path:
@@ -47,9 +54,9 @@ class Assistant:
         return Embedder(s.embedding_model, batch_size=s.embedding_batch_size, cache_dir=s.cache_dir)
 
     # ---- ingestion ---------------------------------------------------------------------------
-    def ingest(self, rebuild: bool = False, progress: Progress | None = None, lock_wait_seconds: float = 0.0) -> IngestStats:
+    def _ingest_options(self, rebuild: bool = False, lock_wait_seconds: float = 0.0) -> IngestOptions:
         s = self.settings
-        opts = IngestOptions(
+        return IngestOptions(
             embedding_model=s.embedding_model,
             chunk_tokens=s.chunk_tokens,
             overlap_tokens=s.overlap_tokens,
@@ -58,10 +65,57 @@ class Assistant:
             rebuild=rebuild,
             lock_wait_seconds=lock_wait_seconds,
         )
-        stats = ingest_notes(self.notes_dir, self.index_dir, self.embedder, opts, progress)
+
+    def ingest(self, rebuild: bool = False, progress: Progress | None = None, lock_wait_seconds: float = 0.0) -> IngestStats:
+        stats = ingest_notes(self.notes_dir, self.index_dir, self.embedder, self._ingest_options(rebuild, lock_wait_seconds), progress)
         if stats.changed:
             self._index = None
         return stats
+
+    def index_stale(self) -> str | None:
+        """Why the index is behind the notes folder ("notes 1 changed, 2 added", "no index yet"), or None.
+        A stat scan against the manifest: nothing is read, hashed or embedded. An index built from
+        another folder (`rag ingest OTHER --index DIR`) or whose notes folder is gone is left alone, and
+        a damaged one is reported when it is loaded."""
+        if not self.notes_dir.is_dir():
+            return None
+        try:
+            manifest = self._manifest()
+        except IndexCorrupt:
+            return None
+        if manifest is not None and manifest.notes_dir and Path(manifest.notes_dir) != self.notes_dir.resolve():
+            return None
+        return stale_reason(self.notes_dir, manifest, self._ingest_options())
+
+    def _manifest(self) -> Manifest | None:
+        """The current manifest, parsed again only when it changed on disk (at 10,000 notes parsing
+        costs more than the stat scan it serves)."""
+        gen = current_generation(self.index_dir)
+        try:
+            key = (gen, (gen / "manifest.json").stat().st_mtime_ns) if gen else None
+        except OSError:  # a generation just replaced; the next call sees the new one
+            key = None
+        if key is None or self._manifest_seen[0] != key:
+            self._manifest_seen = (key, read_manifest(self.index_dir))
+        return self._manifest_seen[1]
+
+    def ensure_index(self, progress: Progress | None = None) -> IngestStats | None:
+        """With `auto_ingest` on, bring a stale index up to date before it is used; the ingest's stats,
+        or None when there was nothing to do. While another ingest runs (the watcher, another thread or
+        process) the generation in place answers instead: only a missing index is waited for."""
+        if not self.settings.auto_ingest or self.index_stale() is None:
+            return None
+        first = current_generation(self.index_dir) is None
+        if not self._syncing.acquire(blocking=first):
+            return None
+        try:
+            return self.ingest(progress=progress, lock_wait_seconds=FIRST_INDEX_WAIT if first else 0.0)
+        except IndexBusy:
+            if first:
+                raise
+            return None
+        finally:
+            self._syncing.release()
 
     # ---- retrieval ---------------------------------------------------------------------------
     @property
@@ -77,6 +131,7 @@ class Assistant:
         return Retriever.from_settings(self.index, self.embedder, self.settings)
 
     def retrieve(self, question: str, k: int | None = None, sources: list[str] | None = None, tags: list[str] | None = None) -> list[Hit]:
+        self.ensure_index()
         return self.retriever.search(question, self.settings.top_k if k is None else k, sources=sources, tags=tags)
 
     # ---- answering ---------------------------------------------------------------------------
@@ -210,6 +265,7 @@ class Assistant:
         one is up; "llm": start it if needed; "template"), seed."""
         from rag.interview.session import InterviewSession
 
+        self.ensure_index()
         if resume:
             return InterviewSession.load(self, resume)
         return InterviewSession.start(self, topic=topic, n=n, **options)

@@ -74,6 +74,42 @@ def _progress(disable: bool = False) -> Progress:
     return Progress(*columns, console=err, transient=True, disable=disable or not err.is_terminal)
 
 
+def _bar_updates(bar: Progress):
+    """An ingest progress callback drawing one bar per stage (reading, embedding, writing)."""
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return update
+
+
+def _updated(stats) -> str:
+    """The one line an automatic or watched ingest prints."""
+    line = f"index updated: {stats.summary()}"
+    if stats.skipped:
+        line += f"; skipped {', '.join(s.source for s in stats.skipped)} (`rag ingest` says why)"
+    return line
+
+
+def _sync(a: Assistant) -> None:
+    """auto_ingest: a stale or missing index is brought up to date before it is used, with the usual bar
+    and one line on stderr; nothing is shown when it was current."""
+    with _progress() as bar:
+        stats = a.ensure_index(progress=_bar_updates(bar))
+    if stats is not None and stats.changed:
+        err.print(f"[cyan]{escape(_updated(stats))}[/]", highlight=False)
+
+
+def _where(path: str, source: str, line: int) -> str:
+    """`notes/file.md:120`, which terminals and editors open at the line; the bare name without a path."""
+    from rag.links import location
+
+    return location(path, line) if path else source
+
+
 def _print_json(data) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
@@ -90,14 +126,7 @@ def ingest(
     a = _assistant(notes_dir, index)
     try:
         with _progress(disable=as_json) as bar:
-            tasks: dict[str, int] = {}
-
-            def progress(stage: str, done: int, total: int) -> None:
-                if stage not in tasks:
-                    tasks[stage] = bar.add_task(stage, total=total)
-                bar.update(tasks[stage], completed=done, total=total)
-
-            stats = a.ingest(rebuild=rebuild, progress=progress, lock_wait_seconds=wait)
+            stats = a.ingest(rebuild=rebuild, progress=_bar_updates(bar), lock_wait_seconds=wait)
     except _input_errors() as e:
         _fail(str(e))
     if as_json:
@@ -110,11 +139,7 @@ def ingest(
         if stats.rebuilt_because:
             err.print(f"[cyan]rebuilt:[/] {escape(stats.rebuilt_because)}")
         verb = "Indexed" if stats.changed else "Up to date:"
-        out.print(
-            f"{verb} {stats.files} files, {stats.chunks} chunks "
-            f"(+{stats.added} new, {stats.updated} changed, -{stats.removed} removed, {stats.unchanged} unchanged) "
-            f"in {stats.seconds:.1f} s → {a.index_dir}"
-        )
+        out.print(f"{verb} {stats.summary()} → {a.index_dir}")
     if stats.files == 0:
         raise typer.Exit(1)
 
@@ -132,6 +157,7 @@ def retrieve(
     """Show the passages the assistant would use, with scores (no LLM)."""
     a = _assistant(notes, index)
     try:
+        _sync(a)
         hits = a.retrieve(question, k=k, sources=source, tags=tag)
     except _input_errors() as e:
         _fail(str(e))
@@ -141,7 +167,7 @@ def retrieve(
     if not hits:
         out.print("Nothing in the notes matches.")
     for h in hits:
-        out.print(f"[bold]{h.rank}.[/] [cyan]{escape(h.source)}[/] › {escape(h.heading)}  [dim]score {h.score:.4f} · lines {h.chunk.line_start}-{h.chunk.line_end}[/]")
+        out.print(f"[bold]{h.rank}.[/] [cyan]{escape(_where(h.path, h.source, h.chunk.line_start))}[/] › {escape(h.heading)}  [dim]score {h.score:.4f} · lines {h.chunk.line_start}-{h.chunk.line_end}[/]", highlight=False)
         out.print(escape(h.text.strip()[:600]), highlight=False)
         out.print()
 
@@ -193,7 +219,7 @@ def _print_sources(answer: Answer, cited_only: bool = False) -> None:
     out.print(f"\n[bold]{'Cited' if cited_only else 'Sources'}[/]  [dim]{escape(LEGEND)}[/]")
     for g in groups:
         style = "green" if g.cited else "dim"
-        out.print(f"[{style}]{escape(g.marks)} {escape(g.source)} > {escape(g.heading)}[/]", highlight=False)
+        out.print(f"[{style}]{escape(g.marks)} {escape(_where(g.path, g.source, g.line_start))} > {escape(g.heading)}[/]", highlight=False)
 
 
 def _stream_answer(pieces, as_json: bool) -> Answer:
@@ -250,6 +276,7 @@ def ask(
     """Answer from your notes with the LLM, streaming, then list the sources."""
     a = _assistant(notes, index)
     try:
+        _sync(a)
         pieces = a.stream(question, k=k, sources=source, tags=tag, autostart=False if no_autostart else None, console=err)
         answer = _stream_answer(pieces, as_json)
     except _input_errors() as e:
@@ -286,6 +313,7 @@ def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None) -> None
             continue
         history.append({"role": "user", "content": line})
         try:
+            _sync(a)
             last = _stream_answer(a.stream_chat(history, k=k, console=err), as_json=False)
         except _input_errors() as e:
             _fail(str(e))
@@ -360,6 +388,7 @@ def interview(
 
     a = _assistant(notes, index)
     try:
+        _sync(a)
         if export_anki:
             deck = a.export_anki(export_anki, topic=topic)
             out.print(f"{deck.cards} card{'s' * (deck.cards != 1)} in deck {escape(deck.deck)} → {deck.path} (import it in Anki; exporting again updates these cards)")
@@ -388,6 +417,31 @@ def interview(
             out.print("[yellow]Weak topics come back next session:[/] " + escape("; ".join(summary.weak_topics)))
     # every question and answer already saved the session
     out.print(f"transcript: {session.path}" + (f", {session.export_markdown(export)}" if export else ""))
+
+
+def _watcher(a: Assistant):
+    """Re-ingests as notes change, printing one line per ingest that changed the index."""
+    import time
+
+    from rag.watch import NotesWatcher
+
+    stamp = lambda: time.strftime("%H:%M:%S")
+    return NotesWatcher(
+        a,
+        on_ingest=lambda stats: out.print(f"{stamp()} {escape(_updated(stats))}", highlight=False),
+        on_error=lambda message: err.print(f"{stamp()} [red]ingest failed:[/] {escape(message)} (still watching)", highlight=False),
+    )
+
+
+@app.command()
+def watch(index: IndexOpt = None, notes: NotesOpt = None) -> None:
+    """Keep the index current while this runs: re-ingest whenever a note is added, changed or removed. Ctrl-C stops."""
+    a = _assistant(notes, index)
+    out.print(f"watching {a.notes_dir} (index {a.index_dir}); Ctrl-C stops")
+    try:
+        _watcher(a).run()
+    except _input_errors() as e:
+        _fail(str(e))
 
 
 @app.command()
@@ -435,6 +489,7 @@ def ui(
     port: Annotated[Optional[int], typer.Option("--port", help="Default: ui_port (7860).")] = None,
     host: Annotated[Optional[str], typer.Option("--host", help="Default 127.0.0.1; anything else needs --auth.")] = None,
     auth: Annotated[Optional[str], typer.Option("--auth", help="user:password for a login page.")] = None,
+    watch_notes: Annotated[Optional[bool], typer.Option("--watch/--no-watch", help="Re-ingest as notes change (default: ui_watch, on).")] = None,
     index: IndexOpt = None,
     notes: NotesOpt = None,
 ) -> None:
@@ -444,12 +499,18 @@ def ui(
     a = _assistant(notes, index)
     s = a.settings
     host, port, auth = host or s.ui_host, port or s.ui_port, auth or s.ui_auth
+    watcher = _watcher(a) if (s.ui_watch if watch_notes is None else watch_notes) and a.notes_dir.is_dir() else None
     try:
         check_binding(host, auth)
-        out.print(f"notes-rag UI on http://{host}:{port} (Ctrl-C stops it)" + (" with a login" if auth else ""))
+        out.print(f"notes-rag UI on http://{host}:{port} (Ctrl-C stops it)" + (" with a login" if auth else "") + (f"; watching {a.notes_dir}" if watcher else ""))
+        if watcher:
+            watcher.start()
         launch(a, host, port, auth)
     except (UISetupError, OSError) as e:
         _fail(str(e))
+    finally:
+        if watcher:
+            watcher.stop()
 
 
 eval_app = typer.Typer(help="Measure retrieval and answer quality on a question set.", no_args_is_help=True)

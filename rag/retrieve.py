@@ -7,6 +7,8 @@ chunk (an acronym only BM25 knows) can carry it alone (README, "Retrieval qualit
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from ingest.embed import Embedder
@@ -126,6 +128,7 @@ class Retriever:
             self._complete(query, tokens, dense, lexical)
         scores = self._fuse(dense, lexical)
         best = sorted(scores, key=lambda i: (-scores[i], dense_rank.get(i, n + 1)))[:k]
+        notes = Path(self.data.manifest.notes_dir)
         return [
             Hit(
                 chunk=self.data.chunks[i],
@@ -133,6 +136,7 @@ class Retriever:
                 rank=rank,
                 dense_rank=dense_rank.get(i),
                 bm25_rank=bm25_rank.get(i),
+                path=str(notes / self.data.chunks[i].source),
             )
             for rank, i in enumerate(best, 1)
         ]

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     overlap_tokens: int = OVERLAP_TOKENS
     index_type: Literal["auto", "flat", "hnsw"] = Field("auto", description="auto: flat up to hnsw_above chunks, HNSW beyond")
     hnsw_above: int = 50_000  # docs/benchmarks.md, "Retrieval at scale"
+    auto_ingest: bool = Field(True, description="retrieve, ask, chat, interview and the UI bring a stale index up to date first")
 
     # retrieval
     top_k: int = 5
@@ -81,6 +82,7 @@ class Settings(BaseSettings):
     ui_auth: str | None = Field(None, description="user:password; required to bind anywhere but loopback")
     ui_upload_max_mb: int = 20
     ui_concurrency: int = Field(4, description="questions answered at once; more wait in the queue")
+    ui_watch: bool = Field(True, description="`rag ui` re-ingests as notes change (`rag watch` in the background)")
 
     # `rag api` (OpenAI-compatible endpoint) and `rag mcp --http`
     api_host: str = "127.0.0.1"

@@ -63,7 +63,8 @@ def test_ingest_exit_status(tmp_path, notes_dir, cli_env):
 
 
 def test_retrieve_without_index_says_how_to_build_it(tmp_path, cli_env):
-    result = rag("retrieve", "anything", "--index", str(tmp_path / "none"), env=cli_env)
+    # no notes folder either, so there is nothing to bring the index up to date from
+    result = rag("retrieve", "anything", "--notes", str(tmp_path / "no-notes"), "--index", str(tmp_path / "none"), env=cli_env)
     assert result.returncode == 1 and "rag ingest" in result.stderr
 
 

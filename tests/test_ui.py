@@ -104,7 +104,7 @@ def test_llm_down_gives_passages_and_a_visible_notice(shipped_index):
 
 
 def test_chat_without_an_index_says_where_to_build_it(tmp_path):
-    empty = Assistant(notes_dir=NOTES, index_dir=tmp_path / "none", llm_autostart=False)
+    empty = Assistant(notes_dir=NOTES, index_dir=tmp_path / "none", llm_autostart=False, auto_ingest=False)
     *_, (chat, cards, notice) = App(empty).respond("What is dropout?", [], 3, "", 0.0)
     assert "no index yet" in notice and "Ingest" in notice and cards == ""
 

@@ -70,11 +70,14 @@ class App:
         yield history, "", notice
         text = ""
         try:
+            updated = a.ensure_index()  # notes edited since the last ingest are answered from
             a.index  # noqa: B018 - a missing or damaged index is said here, not as a stack trace
         except IndexProblem as e:
             history[-1] = {"role": "assistant", "content": "No index to answer from yet."}
             yield history, "", f"**{escape(str(e))}** — open the Library tab and press *Ingest*."
             return
+        if updated is not None and updated.changed:
+            yield history, gr.skip(), f"Index updated first: {updated.summary()}"
         for piece in a.stream_chat([{"role": m["role"], "content": m["content"]} for m in history[:-1]], k=int(k)):
             if isinstance(piece, Answer):
                 answer = piece
