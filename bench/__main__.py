@@ -1,4 +1,4 @@
-"""Benchmarks, one command: `make bench` (or `.venv/bin/python -m bench [--only ingest,sync,retrieval,answering]`).
+"""Benchmarks, one command: `make bench` (or `.venv/bin/python -m bench [--only ingest,sync,retrieval,answering,startup]`).
 
 Writes docs/benchmarks.md (the command, the machine, the tables) and docs/retrieval-latency.png. A
 partial run (--only) replaces its own sections and keeps the others.
@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 REPORT = DOCS / "benchmarks.md"
 PLOT = DOCS / "retrieval-latency.png"
-PARTS = ("ingest", "sync", "retrieval", "answering")
+PARTS = ("ingest", "sync", "retrieval", "answering", "startup")
 
 
 def machine() -> str:
@@ -141,10 +141,15 @@ def main() -> None:
 
         text = stamped(answering.section(answering.run(args.questions, args.tokens)))
         sections[text.splitlines()[0]] = text
-    order = ["## Ingest", "## Staleness check", "## Retrieval at scale", "## Answering: vLLM vs Hugging Face `generate`"]
+    if "startup" in only:
+        from bench import startup
+
+        text = stamped(startup.section(startup.run()))
+        sections[text.splitlines()[0]] = text
+    order = ["## Start-up: what a command costs", "## Ingest", "## Staleness check", "## Retrieval at scale", "## Answering: vLLM vs Hugging Face `generate`"]
     body = "\n".join(sections[k] for k in sorted(sections, key=lambda k: order.index(k) if k in order else 99))
     REPORT.write_text(
-        "# Benchmarks\n\nAll of it: `make bench` (`python -m bench`); one part: `python -m bench --only ingest|sync|retrieval|answering`.\n"
+        "# Benchmarks\n\nAll of it: `make bench` (`python -m bench`); one part: `python -m bench --only ingest|sync|retrieval|answering|startup`.\n"
         f"Machine: {machine()}.\n\n{body}"
     )
     print(REPORT.read_text())

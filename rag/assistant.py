@@ -134,6 +134,15 @@ class Assistant:
         self.ensure_index()
         return self.retriever.search(question, self.settings.top_k if k is None else k, sources=sources, tags=tags)
 
+    def warm_up(self) -> None:
+        """Load now what the first question would wait for: the embedding model, the index, the LLM's
+        tokenizer and chat template. For long-lived processes (the browser app); no index yet is fine."""
+        self.embedder.load()
+        if read_manifest(self.index_dir) is not None:
+            _ = self.index
+        self.system_role()
+        self.count_llm_tokens("warm up")
+
     # ---- answering ---------------------------------------------------------------------------
     @cached_property
     def llm(self) -> LLMClient:

@@ -123,3 +123,17 @@ def test_help_and_status_import_only_what_they_use(shipped_index):
     assert json.loads(proc.stdout)["chunks"] == len(load_index(shipped_index).chunks)
     # it asks the endpoint whether a server answers (httpx), and touches no model or index search code
     assert not set(loaded) & (set(HEAVY + ["faiss", "bm25s", "onnxruntime"]) - {"httpx"}), loaded
+
+
+def test_browser_app_loads_the_models_at_start(shipped_index):
+    """The first question must not pay for loading: the app loads the index and the embedder in the
+    background as it starts, and the page's loading line goes once they are ready."""
+    from rag import Assistant
+    from ui.app import LOADING, App
+
+    assistant = Assistant(notes_dir=NOTES, index_dir=shipped_index)
+    app = App(assistant)
+    shown = [update["value"] for update in app.loading()]
+    assert app._ready.is_set() and app._load_error == ""
+    assert assistant._index is not None  # loaded without a question being asked
+    assert shown[-1] == "" and (len(shown) == 1 or shown[0] == LOADING)

@@ -18,6 +18,9 @@ from ui.render import CSS, LATEX_DELIMITERS, feedback_card, hit_cards, source_ca
 from ui.uploads import ALLOWED, UPLOAD_TRANSPORT_FACTOR, UploadRefused, save_upload
 
 
+LOADING = "⏳ Loading the index and the models…"
+
+
 class UISetupError(ValueError):
     """The app would not be safe or could not start as asked; the message says what to set."""
 
@@ -43,6 +46,26 @@ class App:
         self.endpoint_editable = endpoint_editable
         self._variants: dict[tuple[str, float], Assistant] = {}
         self._lock = threading.Lock()
+        # the models load in the background from the start, so the first question is as fast as the next
+        self._ready = threading.Event()
+        self._load_error = ""
+        threading.Thread(target=self._warm_up, name="warm-up", daemon=True).start()
+
+    def _warm_up(self) -> None:
+        try:
+            self.base.warm_up()
+        except Exception as e:  # shown on the page; a question then says what is wrong in its own words
+            self._load_error = str(e)
+        finally:
+            self._ready.set()
+
+    def loading(self):
+        """The page's loading line: shown while the models load, gone once they are ready."""
+        if not self._ready.is_set():
+            yield gr.update(value=LOADING, visible=True)
+            self._ready.wait()
+        failed = f"Could not load everything: {escape(self._load_error)}" if self._load_error else ""
+        yield gr.update(value=failed, visible=bool(failed))
 
     def assistant_for(self, endpoint: str, temperature: float) -> Assistant:
         """The chat tab's endpoint and temperature, each pair with its own Assistant (and LLM client)."""
@@ -235,6 +258,8 @@ class App:
         s = self.base.settings
         with gr.Blocks(title="notes-rag") as demo:
             gr.Markdown("## notes-rag — answers from your own ML notes")
+            loading = gr.Markdown(LOADING, elem_id="loading")
+            demo.load(self.loading, None, loading)
             with gr.Tab("Chat"):
                 chatbot = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, allow_tags=False, latex_delimiters=LATEX_DELIMITERS, elem_id="chat")
                 notice = gr.Markdown(elem_id="chat-notice")
