@@ -1,5 +1,6 @@
 """A tiny OpenAI-compatible server for tests where the LLM is not what is under test: it streams a
-scripted reply, optionally dropping the connection half-way, and records the prompts it was sent."""
+scripted reply, optionally dropping the connection half-way or ending it as the token limit does
+(finish_reason "length"), and records the prompts it was sent."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeLLM:
-    def __init__(self, reply: str, die_after: int | None = None, model: str = "fake-model"):
+    def __init__(self, reply: str, die_after: int | None = None, model: str = "fake-model", finish_reason: str = "stop"):
         self.reply = reply
         self.die_after = die_after  # pieces sent before the connection drops
+        self.finish_reason = finish_reason  # "length": the reply was cut at max_tokens
         self.model = model
         self.requests: list[dict] = []
         fake = self
@@ -46,7 +48,7 @@ class FakeLLM:
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
                 done = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": fake.model,
-                        "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+                        "choices": [{"index": 0, "delta": {}, "finish_reason": fake.finish_reason}]}
                 self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

@@ -99,12 +99,13 @@ def test_serve_reports_a_server_that_dies_while_starting(tmp_path, cli_env):
 def test_chat_session_with_history_sources_and_reset(shipped_index, cli_env):
     from fake_llm import FakeLLM
 
-    with FakeLLM("Dropout randomly drops neurons during training [1].") as llm:
+    # the notes' own words (ai-applications-summary.txt, "DROPOUT LAYER"): verification keeps them
+    with FakeLLM("A dropout layer is a regularization method used to prevent overfitting [1].") as llm:
         env = {**cli_env, "RAG_LLM_BASE_URL": llm.base_url}
         script = "What is dropout?\n/sources\nWhy does it help?\n/reset\n/sources\n/quit\n"
         result = rag("chat", "--index", str(shipped_index), env=env, input=script)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("Dropout randomly drops neurons during training [1].") == 2
+    assert result.stdout.count("A dropout layer is a regularization method used to prevent overfitting [1].") == 2
     assert "Sources" in result.stdout and "[1] " in result.stdout
     assert "Conversation cleared." in result.stdout and "No answer yet." in result.stdout
     second = llm.requests[1]["messages"]
