@@ -503,9 +503,10 @@ def ui(
     try:
         check_binding(host, auth)
         out.print(f"notes-rag UI on http://{host}:{port} (Ctrl-C stops it)" + (" with a login" if auth else "") + (f"; watching {a.notes_dir}" if watcher else ""))
+        demo = launch(a, host, port, auth, block=False)
         if watcher:
-            watcher.start()
-        launch(a, host, port, auth)
+            watcher.start()  # once the app answers: a catch-up ingest must not hold up its start
+        demo.block_thread()
     except (UISetupError, OSError) as e:
         _fail(str(e))
     finally:

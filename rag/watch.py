@@ -5,6 +5,7 @@ the generation in place; the swap to the new one is atomic (ingest/store.py)."""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
@@ -23,6 +24,9 @@ MAX_GROUP_MS = 1600
 WAKE_MS = 200
 # a manual `rag ingest` or a question's own update may hold the lock; the watcher waits its turn
 LOCK_WAIT_SECONDS = 120.0
+# after a failed ingest (the index busy for longer, a full disk, the model failing to load) the watcher
+# tries again this often even if nothing else changes
+RETRY_SECONDS = 30.0
 
 
 class NotesWatcher:
@@ -31,6 +35,7 @@ class NotesWatcher:
         self.on_ingest = on_ingest  # called after each ingest that changed the index
         self.on_error = on_error  # one line; the watcher carries on
         self.ready = threading.Event()  # set once edits made before watching started are in the index
+        self._retry_at: float | None = 0.0  # when to ingest without a new change (the catch-up, a retry); None: not needed
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -61,16 +66,18 @@ class NotesWatcher:
             stop_event=self._stop,
             raise_interrupt=False,
         ):
-            if changes or not self.ready.is_set():
+            if changes or (self._retry_at is not None and time.monotonic() >= self._retry_at):
                 self._ingest()
-                self.ready.set()
 
     def _ingest(self) -> None:
         try:
             stats = self.assistant.ingest(lock_wait_seconds=LOCK_WAIT_SECONDS)
-        except Exception as e:  # noqa: BLE001 - one failed ingest (a full disk, a busy index) must not end the watching
+        except Exception as e:  # noqa: BLE001 - one failed ingest must not end the watching
             self.on_error(str(e) if isinstance(e, (IndexProblem, NotesFolderError)) else f"{type(e).__name__}: {e}")
+            self._retry_at = time.monotonic() + RETRY_SECONDS
             return
+        self._retry_at = None
+        self.ready.set()
         if stats.changed:
             self.on_ingest(stats)
 

@@ -150,6 +150,29 @@ def test_the_watcher_re_ingests_after_an_edit(make_assistant, notes_dir):
     assert not watcher.relevant(None, str(notes_dir.resolve() / "picture.png"))
 
 
+def test_the_watcher_tries_again_after_a_failed_ingest(make_assistant, notes_dir, monkeypatch):
+    from rag import watch
+
+    monkeypatch.setattr(watch, "LOCK_WAIT_SECONDS", 0.2)
+    monkeypatch.setattr(watch, "RETRY_SECONDS", 0.5)
+    write(notes_dir, "a.md", DROPOUT)
+    a = make_assistant(auto_ingest=False)
+    ingested, errors = queue.Queue(), queue.Queue()
+    with store.ingest_lock(a.index_dir):  # another ingest holds the index while the watcher starts
+        watcher = NotesWatcher(a, on_ingest=ingested.put, on_error=errors.put).start()
+        try:
+            assert "another ingest is running" in errors.get(timeout=60)
+            assert not watcher.ready.is_set()
+        except BaseException:
+            watcher.stop()
+            raise
+    try:
+        assert ingested.get(timeout=60).added == 1  # no edit needed: the catch-up is tried again
+        assert watcher.ready.is_set()
+    finally:
+        watcher.stop()
+
+
 # ---- links back to the note -------------------------------------------------------------------
 
 
