@@ -102,6 +102,20 @@ def test_what_batch_normalization_does_includes_internal_covariate_shift(shipped
     assert "It helps address the issue of internal covariate shift" in block.text
 
 
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="split_units keeps a .txt note's numbered section titles ('6.2. DROPOUT LAYER', the contents line "
+    "'6.2. Dropout Layer\\t8') as units: they take evidence slots and set best_similarity, the abstention score",
+)
+def test_section_titles_are_not_evidence(shipped):
+    question = "What is dropout?"
+    evidence = shipped.evidence(question, shipped.retrieve(question))
+    titles = {" ".join(re.findall(r"[^\W\d_]+", part.lower())) for h in evidence.hits for part in h.chunk.heading_path}
+    units = [u.text for b in evidence.blocks for u in b.units]
+    assert not [u for u in units if " ".join(re.findall(r"[^\W\d_]+", u.lower())) in titles]
+
+
 @pytest.mark.parametrize(
     "question, formula",
     [
@@ -168,6 +182,27 @@ def test_a_wrong_citation_is_repointed_to_the_block_that_supports_the_sentence(s
     assert outcomes(answer) == [("repointed", right)] and answer.claims[0].cited == [wrong]
     assert answer.text == f"{WORKED} [{right}]."
     assert [s.n for s in answer.sources if s.cited] == [right]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    raises=AssertionError,
+    reason="verify embeds the sentence bare but the units under their heading ('Batch Normalization: It helps…'): "
+    "a short sentence that opens with It/This, in its block's own words, scores cosine 0.45 with its unit and is dropped",
+)
+@pytest.mark.parametrize(
+    "question, sentence",
+    [
+        (BATCHNORM, "It helps address the issue of internal covariate shift"),  # the evidence unit's first clause
+        ("What is the formula for scaled dot-product attention?", "This makes training more stable"),  # a whole unit
+    ],
+)
+def test_an_evidence_sentence_that_continues_the_one_before_is_supported(shipped, question, sentence):
+    evidence = shipped.evidence(question, shipped.retrieve(question))
+    n = block_with(evidence, sentence)  # the model was given it in block [n]
+    with FakeLLM(f"{sentence} [{n}].") as llm:
+        answer = served(shipped, llm).ask(question)
+    assert outcomes(answer) == [("supported", n)]
 
 
 def test_a_missing_citation_is_added(shipped):
