@@ -391,13 +391,17 @@ def test_cli_abstains_on_a_question_the_notes_do_not_cover(ask):
 @pytest.mark.llm
 def test_verified_answer_from_the_real_model(shipped_index, vllm_settings):
     from rag.citations import CITATION
-    from rag.verify import PROMPT_ECHO, split_sentences
+    from rag.verify import PROMPT_ECHO, render, split_sentences
 
     live = Assistant(notes_dir=REPO / "notes", index_dir=shipped_index, settings=vllm_settings)
     answer = live.ask(BATCHNORM)
     assert answer.error is None and answer.mode in ("generated", "extractive"), (answer.mode, answer.text)
     assert answer.claims, "the model wrote nothing that was checked"
-    assert all(c.supported for c in answer.claims if c.text in answer.text)
+    # what reaches the user is exactly the supported claims; nothing unsupported shows
+    if answer.mode == "generated":
+        assert answer.text == render(answer.claims) and any(c.supported for c in answer.claims)
+    kept = {c.text for c in answer.claims if c.supported}  # a repeat of a kept sentence is dropped as degenerate
+    assert not [c.text for c in answer.claims if not c.supported and c.text not in kept and c.text.rstrip(".!? ") in answer.text]
     # generated: every sentence ends with its block; extractive: every quoted line does
     pieces = answer.text.splitlines()[1:] if answer.mode == "extractive" else split_sentences(answer.text)
     for piece in pieces:
