@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from rag.citations import cite
 from rag.evidence import LIST_ITEM, Evidence
 
 NOT_COVERED = "My notes don't cover this."
@@ -24,7 +25,7 @@ def extractive_text(evidence: Evidence, n_units: int = 3) -> tuple[str, list[int
     ranked = sorted((u for b in evidence.blocks for u in b.units), key=lambda u: -u.score)
     # a runner-up far below the best is another topic's sentence (the neighbouring worked example)
     best = [u for u in ranked[:n_units] if u.score >= ranked[0].score - CLOSE_TO_BEST]
-    lines = [f"- {LIST_ITEM.sub('', u.text).rstrip()} [{block_of[id(u)]}]" for u in best]
+    lines = ["- " + cite(LIST_ITEM.sub("", u.text), block_of[id(u)]) for u in best]
     cited = list(dict.fromkeys(block_of[id(u)] for u in best))
     return EXTRACTIVE_LEAD + "\n" + "\n".join(lines), cited
 

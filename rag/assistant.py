@@ -14,12 +14,15 @@ from ingest.pipeline import IngestOptions, IngestStats, Progress, ingest_notes
 from ingest.store import IndexBusy, IndexCorrupt, IndexData, Manifest, current_generation, load_index, read_manifest
 from rag import server
 from rag.chat import plain_messages, standalone_query
+from rag.answering import cut_to_last_sentence, extractive_text, related_text
 from rag.citations import attribute, check_citations, excerpt, sources_for
+from rag.evidence import Evidence, idf, select_evidence
 from rag.llm import LLMClient, LLMStreamError, LLMUnavailable, TokenCounter
 from rag.prompt import PromptTemplate, chat_template_has_system_role, fit_to_window
 from rag.retrieve import Retriever
 from rag.settings import Settings
 from rag.types import Answer, Hit
+from rag.verify import render, verify
 
 # a question arriving while another process builds the very first index waits this long for it
 FIRST_INDEX_WAIT = 600.0
@@ -37,6 +40,7 @@ class Assistant:
         self.settings = Settings(**{**settings.model_dump(), **given}) if settings else Settings(**given)
         self._index: IndexData | None = None
         self._counter: TokenCounter | None = None
+        self._idf: tuple[Path, dict[str, float]] | None = None  # per index generation
         self._syncing = threading.Lock()  # one automatic ingest at a time from this object's threads
         self._manifest_seen: tuple = (None, None)  # ((generation, manifest mtime), Manifest)
 
@@ -180,6 +184,13 @@ class Assistant:
         state = server.start(self.settings, console=console)
         return f"started the local vLLM server ({state.model}, pid {state.pid}, log {state.log}); it stays up for the next question — `rag serve --stop` ends it"
 
+    def evidence(self, question: str, hits: list[Hit]) -> Evidence:
+        """The sentences of `hits` that answer `question`, and how well the notes cover it."""
+        data = self.index
+        if self._idf is None or self._idf[0] != data.path:
+            self._idf = (data.path, idf([f"{c.heading}\n{c.text}" for c in data.chunks]))
+        return select_evidence(question, hits, self.embedder, self._idf[1], self.settings.evidence_units)
+
     def stream_chat(
         self,
         messages: list[dict],
@@ -188,27 +199,44 @@ class Assistant:
         tags: list[str] | None = None,
         autostart: bool | None = None,
         console=None,
+        mode: str | None = None,
     ) -> Iterator[str | Answer]:
-        """Text pieces as the model writes them, then the final `Answer`."""
+        """Text pieces as the model writes them, then the final `Answer`. `mode` overrides the
+        `answer_mode` setting: verified, extractive or raw."""
         messages = plain_messages(messages)  # clients send content as a string or as a list of parts
+        s = self.settings
+        mode = mode or s.answer_mode
+        if mode not in ("verified", "extractive", "raw"):
+            raise ValueError(f"unknown answer mode {mode!r}; choose verified, extractive or raw")
         started = time.perf_counter()
         question = messages[-1]["content"]
-        hits = self.retrieve(standalone_query(messages), k=k, sources=sources, tags=tags)
+        query = standalone_query(messages)
+        hits = self.retrieve(query, k=k, sources=sources, tags=tags)
         timings = {"retrieve": time.perf_counter() - started}
+        evidence = None
+        if mode != "raw":
+            evidence = self.evidence(query, hits)
+            timings["evidence"] = time.perf_counter() - started - timings["retrieve"]
+            if evidence.score < s.abstain_below or not evidence.blocks:
+                yield self._abstained(question, evidence, timings, started)
+                return
+            if mode == "extractive":
+                yield self._extractive(question, evidence, timings, started)
+                return
         try:
             note = self.ensure_llm(autostart, console)
         except (LLMUnavailable, server.ServerError) as e:
-            yield self._passages_only(question, hits, str(e), timings)
+            yield self._passages_only(question, hits, evidence, str(e), timings, started)
             return
-        s = self.settings
         blocks, history = fit_to_window(
-            self.template, question, hits, self.count_llm_tokens, s.llm_context_window, s.llm_max_tokens, messages[:-1]
+            self.template, question, evidence.blocks if evidence else hits, self.count_llm_tokens, s.llm_context_window, s.llm_max_tokens, messages[:-1]
         )
         prompt = self.template.messages(question, blocks, self.system_role(), history)
         pieces: list[str] = []
-        error = None
+        error = finish = None
         llm_started = time.perf_counter()
-        sampling = dict(
+        stream = self.llm.stream_chat(
+            prompt,
             temperature=s.llm_temperature,
             max_tokens=s.llm_max_tokens,
             frequency_penalty=s.llm_frequency_penalty,
@@ -216,7 +244,12 @@ class Assistant:
             stop=s.llm_stop,
         )
         try:
-            for piece in self.llm.stream_chat(prompt, **sampling):
+            while True:
+                try:
+                    piece = next(stream)
+                except StopIteration as done:
+                    finish = done.value
+                    break
                 if not pieces:
                     timings["first_token"] = time.perf_counter() - started
                 pieces.append(piece)
@@ -224,12 +257,53 @@ class Assistant:
         except (LLMUnavailable, LLMStreamError) as e:
             error = str(e)
         timings["generate"] = time.perf_counter() - llm_started
+        reply = "".join(pieces).strip()
+        truncated = finish == "length"
+        if truncated:
+            reply = cut_to_last_sentence(reply)
+        cut_note = f"the answer reached llm_max_tokens ({s.llm_max_tokens}); its unfinished last sentence was left out" if truncated else None
+        notice = "; ".join(n for n in (note, cut_note) if n) or None
+        if evidence is None:
+            yield self._raw(question, reply, blocks, timings, started, error, notice, truncated)
+            return
+        claims = verify(reply, evidence, self.embedder, self.template.system_text(len(blocks)))
+        text = render(claims)
+        if not text and not error:
+            if evidence.score < s.abstain_unless_supported_below:
+                yield self._abstained(question, evidence, timings, started, claims=claims, notice=notice)
+            else:
+                fallback = "nothing the model wrote could be checked against your notes; these are the notes' own sentences"
+                yield self._extractive(question, evidence, timings, started, claims=claims, notice="; ".join(filter(None, (notice, fallback))))
+            return
+        cited = list(dict.fromkeys(c.block for c in claims if c.supported))
         timings["total"] = time.perf_counter() - started
-        text, cited, invalid = check_citations("".join(pieces).strip(), len(blocks))
-        attributed: list[int] = []
-        if s.citation_attribution:
-            text, attributed = attribute(text, blocks)
         yield Answer(
+            question=question,
+            text=text,
+            sources=sources_for(self._numbered(evidence), cited),
+            timings=timings,
+            error=error,
+            notice=notice,
+            mode="generated",
+            claims=claims,
+            coverage=evidence.score,
+            truncated=truncated,
+        )
+
+    @staticmethod
+    def _numbered(evidence: Evidence) -> list:
+        """The evidence blocks as [1..n], then the retrieved passages no sentence was taken from."""
+        given = {b.chunk_id for b in evidence.blocks}
+        return [*evidence.blocks, *(h for h in evidence.hits if h.chunk_id not in given)]
+
+    def _raw(self, question, reply, blocks, timings, started, error, notice, truncated) -> Answer:
+        """Whole passages in, the model's text out with only its citation numbers checked."""
+        text, cited, invalid = check_citations(reply, len(blocks))
+        attributed: list[int] = []
+        if self.settings.citation_attribution:
+            text, attributed = attribute(text, blocks)
+        timings["total"] = time.perf_counter() - started
+        return Answer(
             question=question,
             text=text,
             sources=sources_for(blocks, cited + [n for n in attributed if n not in cited]),
@@ -237,10 +311,44 @@ class Assistant:
             invalid_citations=invalid,
             attributed_citations=attributed,
             error=error,
-            notice=note,
+            notice=notice,
+            truncated=truncated,
         )
 
-    def _passages_only(self, question: str, hits: list[Hit], reason: str, timings: dict) -> Answer:
+    def _extractive(self, question, evidence: Evidence, timings, started, claims=(), notice=None, error=None) -> Answer:
+        text, cited = extractive_text(evidence)
+        timings["total"] = time.perf_counter() - started
+        return Answer(
+            question=question,
+            text=text,
+            sources=sources_for(self._numbered(evidence), cited),
+            timings=timings,
+            notice=notice,
+            error=error,
+            llm_used=False,
+            mode="extractive",
+            claims=list(claims),
+            coverage=evidence.score,
+        )
+
+    def _abstained(self, question, evidence: Evidence, timings, started, claims=(), notice=None) -> Answer:
+        timings["total"] = time.perf_counter() - started
+        return Answer(
+            question=question,
+            text=related_text(evidence),
+            sources=sources_for(evidence.hits, []),
+            timings=timings,
+            notice=notice,
+            llm_used=False,
+            mode="abstained",
+            claims=list(claims),
+            coverage=evidence.score,
+        )
+
+    def _passages_only(self, question: str, hits: list[Hit], evidence: Evidence | None, reason: str, timings: dict, started: float) -> Answer:
+        """No LLM could be reached: the notes' own sentences (or, in raw mode, the best passages)."""
+        if evidence is not None:
+            return self._extractive(question, evidence, timings, started, error=reason)
         lines = [f"[{n}] {h.heading}: {excerpt(h.text, 400)}" for n, h in enumerate(hits, 1)]
         return Answer(
             question=question,
@@ -284,6 +392,7 @@ class Assistant:
         from rag.interview.anki import export_deck
         from rag.interview.concepts import concepts_from_chunks
 
+        self.ensure_index()
         return export_deck(concepts_from_chunks(self.index.chunks), Path(path), topic)
 
     # ---- the note files themselves ---------------------------------------------------------------
@@ -310,10 +419,12 @@ class Assistant:
         chunk_sweep: list[int] = (),
         limit: int = 0,
         progress=None,
+        answer_configs: list[str] | None = None,
     ):
-        """`retrieval`: this configuration beside the baselines (a RetrievalReport); `answers`: the LLM's
-        answers beside a no-retrieval baseline (AnswerSummary list); `all`: both, as a dict."""
-        from eval.answers import evaluate_answers, llm_judge
+        """`retrieval`: this configuration beside the baselines (a RetrievalReport); `answers`: answers
+        made each way (`eval.answers.CONFIGURATIONS`: verified, extractive, raw, no-retrieval), an
+        AnswerSummary list; `all`: both, as a dict."""
+        from eval.answers import CONFIGURATIONS, evaluate_answers, llm_judge
         from eval.dataset import load_questions
         from eval.report import CONFIGS, run_retrieval_eval
 
@@ -324,13 +435,21 @@ class Assistant:
             questions = load_questions(dataset, split=split)
             if limit:
                 answerable = [q for q in questions if q.answerable][:limit]
-                questions = answerable + [q for q in questions if not q.answerable][: max(1, limit // 4)]
+                questions = answerable + [q for q in questions if not q.answerable][: max(1, limit // 3)]
             client = self.judge_client()
             judge = llm_judge(client) if client else None
             self.ensure_llm()
-            results["answers"] = evaluate_answers(self, questions, judge, progress)
+            results["answers"] = evaluate_answers(self, questions, judge, progress, answer_configs or CONFIGURATIONS)
+        if kind == "abstention":
+            from eval.abstention import HELD_OUT, TUNING, curve, scores
+
+            everything = load_questions(dataset)
+            results["abstention"] = [
+                curve(name, scores(self, [q for q in everything if q.split in splits], progress))
+                for name, splits in (("tuning (dev + test)", TUNING), ("held out (holdout)", HELD_OUT))
+            ]
         if not results:
-            raise ValueError(f"unknown evaluation {kind!r}; choose retrieval, answers or all")
+            raise ValueError(f"unknown evaluation {kind!r}; choose retrieval, answers, abstention or all")
         return results if kind == "all" else results[kind]
 
     def status(self) -> dict:

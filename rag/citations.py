@@ -110,14 +110,15 @@ def attribute(text: str, hits: list[Hit], min_overlap: float = 0.5) -> tuple[str
             best = max(range(len(hits)), key=lambda i: overlap[i])
             if overlap[best] >= min_overlap and len(words) >= 3:
                 n = best + 1
-                sentence = _cite(sentence, n)
+                sentence = cite(sentence, n)
                 if n not in added:
                     added.append(n)
         out.append(sentence + separator)
     return "".join(out), added
 
 
-def _cite(sentence: str, n: int) -> str:
+def cite(sentence: str, n: int) -> str:
+    """The sentence with [n] before its closing punctuation, where the answer's own citations go."""
     stripped = sentence.rstrip()
     if stripped and stripped[-1] in ".!?":
         return f"{stripped[:-1]} [{n}]{stripped[-1]}"

@@ -26,6 +26,7 @@ app = typer.Typer(help="Answers over your own ML notes with a local LLM, with so
 model_app = typer.Typer(help="The local LLM's files.", no_args_is_help=True)
 app.add_typer(model_app, name="model")
 
+
 class NoteConsole(Console):
     """Notes (and a model quoting them) may hold terminal escape sequences: printed text goes out
     without control characters, so a note cannot recolour, retitle or clear the user's terminal."""
@@ -46,12 +47,21 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")
 TopK = Annotated[Optional[int], typer.Option("-k", "--top-k", help="How many passages to retrieve.")]
 SourceOpt = Annotated[Optional[list[str]], typer.Option("--source", help="Only this note (repeatable).")]
 TagOpt = Annotated[Optional[list[str]], typer.Option("--tag", help="Only notes with this tag (repeatable).")]
+AnswerModeOpt = Annotated[
+    Optional[str], typer.Option("--mode", help="verified (default: every sentence checked against the notes), extractive (the notes' own sentences, no LLM) or raw (unchecked).")
+]
 
 
 def _assistant(notes: Path | None = None, index: Path | None = None, **overrides) -> Assistant:
+    from pydantic import ValidationError
+
     from rag.assistant import Assistant
 
-    return Assistant(notes_dir=notes, index_dir=index, **{k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Assistant(notes_dir=notes, index_dir=index, **{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        problem = e.errors()[0]
+        _fail(f"setting {'.'.join(map(str, problem['loc']))}: {problem['msg']} (check the flag, rag.toml or RAG_* variable)")
 
 
 def _input_errors() -> tuple[type[Exception], ...]:
@@ -223,38 +233,53 @@ def _print_sources(answer: Answer, cited_only: bool = False) -> None:
 
 
 def _stream_answer(pieces, as_json: bool) -> Answer:
+    """The model's draft streams into a view that is erased when it ends; the checked answer is then
+    printed once (in a pipe, only the checked answer)."""
+    from contextlib import nullcontext
+
+    from rich.live import Live
+    from rich.text import Text
+
     from rag.types import Answer
 
     answer = None
-    streamed: list[str] = []
-    for piece in pieces:
-        if isinstance(piece, Answer):
-            answer = piece
-        elif not as_json:
-            streamed.append(piece)
-            out.print(piece, end="", highlight=False, markup=False, soft_wrap=True)
+    draft: list[str] = []
+    live = Live(console=out, transient=True, auto_refresh=False) if not as_json and out.is_terminal else None
+    with live or nullcontext():
+        for piece in pieces:
+            if isinstance(piece, Answer):
+                answer = piece
+            elif live is not None:
+                draft.append(piece)
+                live.update(Text("".join(draft), style="dim"), refresh=True)
     if not as_json:
-        out.print()
-        if answer.llm_used and answer.text != "".join(streamed).strip():
-            # citations were checked after streaming: unknown ones dropped, supported sentences cited
-            out.print("[dim]with citations checked:[/]")
-            out.print(answer.text, highlight=False, markup=False)
+        out.print(answer.text, highlight=False, markup=False)
+        if answer.dropped and answer.mode == "generated":
+            err.print("[yellow]left out, not found in your notes:[/]")
+            for sentence in answer.dropped:
+                err.print(f"  [dim]- {escape(sentence)}[/]", highlight=False)
     return answer
+
+
+MODE_NOTES = {
+    "extractive": "the notes' own sentences, no LLM",
+    "abstained": "decided from retrieval, no LLM",
+}
 
 
 def _report(answer: Answer, as_json: bool) -> int:
     if as_json:
         _print_json(answer.to_json())
     else:
-        if not answer.llm_used:
-            out.print(answer.text, highlight=False, markup=False)
+        if answer.mode in MODE_NOTES and not answer.error:
+            err.print(f"[dim]({answer.mode}: {MODE_NOTES[answer.mode]})[/]")
         if answer.invalid_citations:
             err.print(f"[yellow]removed citations to blocks that were not given: {answer.invalid_citations}[/]")
         _print_sources(answer)
     if answer.notice:
         err.print(f"[cyan]note:[/] {escape(answer.notice)}")
-    if not answer.llm_used:
-        err.print(f"[yellow]LLM unavailable — showing the best passages only:[/] {escape(answer.error or '')}")
+    if not answer.llm_used and answer.error:
+        err.print(f"[yellow]LLM unavailable — answered from the notes' own sentences only:[/] {escape(answer.error)}")
         return EXIT_LLM_DOWN
     if answer.error:
         err.print(f"[red]error:[/] {escape(answer.error)} (the text above is partial)")
@@ -271,10 +296,11 @@ def ask(
     source: SourceOpt = None,
     tag: TagOpt = None,
     no_autostart: Annotated[bool, typer.Option("--no-autostart", help="Never start the local server.")] = False,
+    mode: AnswerModeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer from your notes with the LLM, streaming, then list the sources."""
-    a = _assistant(notes, index)
+    a = _assistant(notes, index, answer_mode=mode)
     try:
         _sync(a)
         pieces = a.stream(question, k=k, sources=source, tags=tag, autostart=False if no_autostart else None, console=err)
@@ -285,9 +311,9 @@ def ask(
 
 
 @app.command()
-def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None) -> None:
+def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None, mode: AnswerModeOpt = None) -> None:
     """A conversation in the terminal. /sources, /reset, /quit."""
-    a = _assistant(notes, index)
+    a = _assistant(notes, index, answer_mode=mode)
     history: list[dict] = []
     last: Answer | None = None
     out.print("[dim]Ask about your notes. Each answer lists what it cited; /sources shows everything retrieved, /reset starts over, /quit leaves.[/]")
@@ -317,7 +343,7 @@ def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None) -> None
             last = _stream_answer(a.stream_chat(history, k=k, console=err), as_json=False)
         except _input_errors() as e:
             _fail(str(e))
-        if last.llm_used and not last.error:
+        if not last.error:
             history.append({"role": "assistant", "content": last.text})
             _print_sources(last, cited_only=True)  # the rest of what was retrieved: /sources
         else:
@@ -522,7 +548,8 @@ SplitOpt = Annotated[str, typer.Option("--split", help="dev, test, holdout or al
 OutOpt = Annotated[Path, typer.Option("--out", help="Where the reports and plots go.")]
 ConfigsOpt = Annotated[str, typer.Option("--configs", help="Comma-separated: naive,bm25,dense,rrf,hybrid.")]
 SweepOpt = Annotated[str, typer.Option("--sweep", help="Chunk sizes to try with hybrid, e.g. 128,300.")]
-LimitOpt = Annotated[int, typer.Option("--limit", help="At most this many answerable questions, and a quarter as many unanswerable.")]
+LimitOpt = Annotated[int, typer.Option("--limit", help="At most this many answerable questions, and a third as many unanswerable.")]
+AnswerConfigsOpt = Annotated[str, typer.Option("--answer-configs", help="Comma-separated: verified,extractive,raw,no-retrieval.")]
 fmt = lambda v: "–" if v is None else f"{v:.3f}"
 
 
@@ -589,12 +616,31 @@ def eval_answers(
     dataset: DatasetOpt = None,
     split: SplitOpt = "test",
     limit: LimitOpt = 0,
+    answer_configs: AnswerConfigsOpt = "verified,extractive,raw,no-retrieval",
     out_dir: OutOpt = Path("eval/results/latest"),
     index: IndexOpt = None,
     notes: NotesOpt = None,
 ) -> None:
-    """Faithfulness, relevance, correctness, citations and abstention of the LLM's answers, beside a no-retrieval baseline."""
-    _show_answers(_run_eval("answers", notes, index, dataset=dataset, split=split, limit=limit), out_dir)
+    """Faithfulness, relevance, correctness, citations and abstention of answers made each way (verified, extractive, raw, no retrieval)."""
+    _show_answers(_run_eval("answers", notes, index, dataset=dataset, split=split, limit=limit, answer_configs=_configs(answer_configs)), out_dir)
+
+
+@eval_app.command("abstention")
+def eval_abstention(
+    dataset: DatasetOpt = None,
+    out_dir: OutOpt = Path("eval/results/abstention"),
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """Abstention against false abstention as the threshold moves, on the tuning and held-out questions (no LLM)."""
+    from eval.abstention import write_abstention_report
+
+    curves = _run_eval("abstention", notes, index, dataset=dataset)
+    s = _assistant(notes, index).settings
+    thresholds = {"abstain_below": s.abstain_below, "abstain_unless_supported_below": s.abstain_unless_supported_below}
+    paths = write_abstention_report(curves, thresholds, out_dir, "rag " + " ".join(sys.argv[1:]))
+    out.print((out_dir / "abstention.md").read_text(), markup=False, highlight=False)
+    out.print("wrote " + ", ".join(str(p) for p in paths))
 
 
 @eval_app.command("all")

@@ -21,6 +21,7 @@ SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'*$\\])")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 FORMULA = re.compile(r"=|\$")
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
+CONTINUES = re.compile(r"^(It|Its|This|These|They|Their|That|Such|Thus|Therefore|Hence)\b")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 
 # weights of a unit's score; chosen on the dev + test questions (README, "Answers you can trust")
@@ -159,6 +160,10 @@ def select_evidence(question: str, hits: list[Hit], embedder, idf: dict[str, flo
         has_numbers = bool(numbers) and numbers <= set(NUMBER.findall(u.text))
         u.score = W_SIMILARITY * u.similarity + W_OVERLAP * u.overlap + W_PASSAGE * (u.hit.score / top) + W_NUMBERS * has_numbers
     chosen = sorted(units, key=lambda u: -u.score)[:max_units]
+    # "It helps address internal covariate shift." says nothing without the sentence before it, and
+    # that sentence means little without it: a chosen sentence brings the one that continues it
+    following = {(u.hit.chunk_id, u.position - 1): u for u in units if CONTINUES.match(u.text)}
+    chosen += [f for u in list(chosen) if (f := following.get((u.hit.chunk_id, u.position))) and f not in chosen]
     by_passage: dict[str, list[Unit]] = {}
     for u in chosen:  # best first, so block [1] holds the best unit
         by_passage.setdefault(u.hit.chunk_id, []).append(u)

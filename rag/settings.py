@@ -62,7 +62,17 @@ class Settings(BaseSettings):
     llm_repetition_penalty: float = 1.0
     # a new paragraph opening with "[n]" is a small model starting to recite the context blocks
     llm_stop: list[str] = Field(default_factory=lambda: ["\n\n[", "\nQuestion:", "</notes>"])
-    citation_attribution: bool = Field(True, description="cite uncited sentences by word overlap with a block")
+    citation_attribution: bool = Field(True, description="raw mode: cite uncited sentences by word overlap with a block")
+    # answers (README, "Answers you can trust")
+    answer_mode: Literal["verified", "extractive", "raw"] = Field(
+        "verified", description="verified: evidence sentences to the LLM, every sentence it writes checked; extractive: the evidence itself, no LLM; raw: whole passages, unchecked"
+    )
+    evidence_units: int = Field(8, description="sentences of the retrieved passages given to the LLM as evidence")
+    # Below abstain_below the notes do not cover the question: no LLM call. Up to
+    # abstain_unless_supported_below the LLM answers, but an answer with no supported sentence abstains
+    # instead of falling back to quoting the evidence. Chosen on the tuning questions (README).
+    abstain_below: float = 0.42
+    abstain_unless_supported_below: float = 0.5
     llm_timeout: float = 120.0
     llm_autostart: bool = True
     prompt_template: Path | None = None

@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rag.citations import CITATION, _numbers, strip_citations
+from rag.citations import CITATION, _numbers, cite, strip_citations
 from rag.evidence import NUMBER, Evidence, split_units
 
 MIN_SIMILARITY = 0.6  # cosine with the passage's closest unit
@@ -23,8 +23,8 @@ QUOTE_SIMILARITY = 0.8  # this close to a unit is a quote, whatever the words
 
 # What a small model writes when it loses the thread: the prompt's own words, or talk about the task.
 PROMPT_ECHO = re.compile(
-    r"\b(the user|user requested|cite|citation|numbered block|the notes above|<\/?notes>|question:|rules:|"
-    r"study assistant|as an ai|i am an ai|block \[?\d)",
+    r"\b(the user (?:requested|asked|wants|has asked|would like)|user requested|cite[sd]?\b|citations?\b|numbered (?:block|note)|"
+    r"the notes above|<\/?notes>|question:|rules:|as an ai|i am an ai|block \[?\d)",
     re.IGNORECASE,
 )
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
@@ -53,10 +53,17 @@ def _content(sentence: str) -> set[str]:
     return set(bm25_tokenize([sentence])[0])
 
 
-def _degenerate(sentence: str, seen: set[str], headings: set[str]) -> bool:
-    flat = " ".join(re.findall(r"\w+", sentence.lower()))
-    words = flat.split()
+def _words(text: str) -> list[str]:
+    return re.findall(r"\w+", text.lower())
+
+
+def _degenerate(sentence: str, seen: set[str], headings: set[str], prompt: list[set[str]]) -> bool:
+    words = _words(sentence)
+    flat = " ".join(words)
     if len(words) < 3 or flat in seen or flat in headings or PROMPT_ECHO.search(sentence):
+        return True
+    # the prompt's own sentences said back ("The notes are quoted from the user's files…")
+    if any(len(set(words) & p) >= 0.8 * len(set(words)) for p in prompt):
         return True
     # a loop inside one sentence: few distinct words repeated
     return len(words) >= 12 and len(set(words)) / len(words) < 0.4
@@ -101,10 +108,13 @@ def supports(sentence: str, question: str, heading: str, text: str, embedder, ca
     return support(clean, embedder.embed([clean])[0], _content(question), cache[heading, text])[0]
 
 
-def verify(text: str, evidence: Evidence, embedder) -> list[Claim]:
+def verify(text: str, evidence: Evidence, embedder, prompt_text: str = "") -> list[Claim]:
+    """The verdict on each sentence of `text`; `prompt_text` is what the model was told (not the notes),
+    which it must not say back."""
     question_words = _content(evidence.question)
+    prompt = [set(_words(s)) for s in split_sentences(prompt_text) if len(_words(s)) >= 4]
     blocks = evidence.blocks
-    headings = {" ".join(re.findall(r"\w+", part.lower())) for b in blocks for part in [b.heading, *b.hit.chunk.heading_path]}
+    headings = {" ".join(_words(part)) for b in blocks for part in [b.heading, *b.hit.chunk.heading_path]}
     passages = [
         Passage.of(b.heading, b.hit.text, evidence.unit_vectors[[j for j, u in enumerate(evidence.units) if u.hit.chunk_id == b.chunk_id]])
         for b in blocks
@@ -116,10 +126,10 @@ def verify(text: str, evidence: Evidence, embedder) -> list[Claim]:
     seen: set[str] = set()
     for sentence, clean, vector in zip(sentences, plain, vectors):
         cited = [n for m in CITATION.finditer(sentence) for n in _numbers(m.group(1))]
-        if _degenerate(clean, seen, headings):
+        if _degenerate(clean, seen, headings, prompt):
             claims.append(Claim(clean, False, None, 0.0, "degenerate", cited))
             continue
-        seen.add(" ".join(re.findall(r"\w+", clean.lower())))
+        seen.add(" ".join(_words(clean)))
         checks = [(*support(clean, vector, question_words, p), b.n) for b, p in zip(blocks, passages)]
         supporting = [c for c in checks if c[0]]
         if not supporting:
@@ -135,12 +145,4 @@ def verify(text: str, evidence: Evidence, embedder) -> list[Claim]:
 
 def render(claims: list[Claim]) -> str:
     """The supported sentences, each ending with its citation."""
-    out = []
-    for c in claims:
-        if not c.supported:
-            continue
-        body = c.text.rstrip()
-        end = body[-1] if body and body[-1] in ".!?" else "."
-        body = (body[:-1] if body and body[-1] in ".!?" else body).rstrip()
-        out.append(f"{body} [{c.block}]{end}")
-    return " ".join(out)
+    return " ".join(cite(c.text if c.text.rstrip()[-1:] in (".", "!", "?") else c.text.rstrip() + ".", c.block) for c in claims if c.supported)

@@ -113,11 +113,22 @@ class App:
 
     @staticmethod
     def _notice(answer: Answer) -> str:
-        if not answer.llm_used:
-            return f"**The LLM is unavailable — these are the best passages from your notes, without an answer.** ({answer.error})"
-        if answer.error:
-            return f"**The answer stopped early:** {answer.error}"
-        return answer.notice or ""
+        """How the answer was made, and what was kept out of it: a student should see both."""
+        if not answer.llm_used and answer.error:
+            lines = [f"**The LLM is unavailable — answered with your notes' own sentences.** ({escape(answer.error)})"]
+        elif answer.error:
+            lines = [f"**The answer stopped early:** {escape(answer.error)}"]
+        elif answer.mode == "abstained":
+            lines = ["**Your notes don't cover this** (decided from what retrieval found; no LLM was asked). The closest passages are below."]
+        elif answer.mode == "extractive":
+            lines = ["**Answered with your notes' own sentences** (extractive; highlighted in the sources)."]
+        else:
+            lines = ["Every sentence was checked against your notes; the highlighted sentences in the sources are what it was drawn from."]
+        if answer.dropped and answer.mode == "generated":
+            lines.append("**Left out — not found in your notes:** " + " · ".join(f"~~{escape(d)}~~" for d in answer.dropped))
+        if answer.notice:
+            lines.append(escape(answer.notice))
+        return "\n\n".join(lines)
 
     # ---- interview -----------------------------------------------------------------------------
     def start_interview(self, topic: str, mode: str, n: int, difficulty: str):

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from html import escape
 
-from rag.source_groups import LEGEND, group_sources, mark
 from rag.links import location, note_url
+from rag.source_groups import LEGEND, group_sources, mark
 from rag.types import Hit, Source
 from ui.note_html import note_html
 
 CSS = """
+.excerpt.evidence { background: #fff8c5; border-left: 3px solid #d4a72c; padding-left: 6px; }
 .card { border: 1px solid #d0d7de; border-radius: 8px; padding: 8px 12px; margin: 6px 0; }
 .card .where { font-weight: 600; } .card .score { color: #57606a; font-size: 0.85em; }
 .card pre { white-space: pre-wrap; font-size: 0.85em; max-height: 24em; overflow: auto; }
@@ -47,7 +48,7 @@ def source_cards(sources: list[Source]) -> str:
     for g in group_sources(sources):
         passages = "".join(
             f'<div class="passage" data-chunk="{escape(s.chunk_id)}"><span class="mark">{escape(mark(s))}</span>'
-            f'<div class="md excerpt">{note_html(s.excerpt)}</div>'
+            f'<div class="md excerpt{" evidence" if s.evidence else ""}">{note_html(s.excerpt)}</div>'
             f'<details><summary>whole passage</summary><div class="md whole">{note_html(s.text)}</div></details></div>'
             for s in g.members
         )
