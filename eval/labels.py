@@ -94,3 +94,79 @@ def agreement(labels: list[dict], transcript: list[dict], embedder) -> dict[str,
 
 def to_json(items: list[LabelledFigures]) -> list[dict]:
     return [asdict(i) for i in items]
+
+
+def quote_recall(answer: str, quote: str) -> float:
+    """Share of the gold quote's content words (stemmed) that the answer contains: a correctness proxy."""
+    from ingest.store import bm25_tokenize
+
+    want, have = (set(words) for words in bm25_tokenize([quote, answer]))
+    return len(want & have) / len(want) if want else 0.0
+
+
+def correctness_agreement(labels: list[dict], transcript: list[dict], questions: dict, scores: dict) -> dict[str, float]:
+    """How often each automatic correctness proxy, thresholded, says what the label says (correct = 1 or
+    0.5 counts as right, 0 as wrong), over the answerable questions that were not abstained on."""
+    answers = {(r["config"], r["id"]): r for r in transcript}
+    proxies = {
+        "quote recall >= 0.5": lambda r, q, s: quote_recall(r["answer"], q.quote) >= 0.5,
+        "token F1 >= 0.2": lambda r, q, s: (s.get("token_f1") or 0) >= 0.2,
+        "answer-reference cosine >= 0.6": lambda r, q, s: (s.get("similarity") or 0) >= 0.6,
+    }
+    hits = {name: [] for name in proxies}
+    for row in labels:
+        q = questions[row["id"]]
+        record = answers.get((row["config"], row["id"]))
+        if record is None or not q.answerable or row["abstained"]:
+            continue
+        for name, proxy in proxies.items():
+            hits[name].append(proxy(record, q, scores.get((row["config"], row["id"]), {})) == (float(row["correct"] or 0) >= 0.5))
+    return {name: (sum(v) / len(v) if v else float("nan")) for name, v in hits.items()}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """python -m eval.labels RESULTS_DIR [LABELS]: the labelled figures beside the automatic ones, and
+    the metrics' agreement with the labels, written to RESULTS_DIR/labelled.md and labelled.json."""
+    import sys
+
+    from eval.dataset import load_questions
+    from ingest.embed import Embedder
+
+    args = sys.argv[1:] if argv is None else argv
+    results = Path(args[0])
+    labels = load_labels(Path(args[1]) if len(args) > 1 else LABELS)
+    transcript = [json.loads(line) for line in (results / "answers.jsonl").read_text().splitlines() if line.strip()]
+    automatic = json.loads((results / "answers.json").read_text())
+    scores = {(s["name"], p["id"]): p for s in automatic for p in s["per_question"]}
+    questions = {q.id: q for q in load_questions()}
+    labelled = figures(labels, {q: questions[q].answerable for q in questions})
+    support = agreement(labels, transcript, Embedder())
+    correct = correctness_agreement(labels, transcript, questions, scores)
+    fmt = lambda v: "–" if v is None else f"{v:.2f}"
+    lines = [
+        "# Answers: hand labels beside the automatic metrics",
+        "",
+        f"{len(labels)} answers labelled by reading each against its passages ({LABELS.name}).",
+        "",
+        "| configuration | answers | correct (labels) | faithfulness labels / auto | citation precision labels / auto | abstention labels / auto | false abstention labels / auto | degenerate (labels) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    auto = {s["name"]: s for s in automatic}
+    for f in labelled:
+        a = auto.get(f.config, {})
+        lines.append(
+            f"| {f.config} | {f.answers} | {fmt(f.correct)} | {fmt(f.faithfulness)} / {fmt(a.get('faithfulness'))} | "
+            f"{fmt(f.citation_precision)} / {fmt(a.get('citation_precision'))} | {fmt(f.abstention)} / {fmt(a.get('abstention'))} | "
+            f"{fmt(f.false_abstention)} / {fmt(a.get('false_abstention'))} | {f.degenerate} |"
+        )
+    lines += ["", f"Sentence support, agreement with the labels over {support.pop('sentences')} labelled sentences:", ""]
+    lines += [f"- {name}: {value:.1%}" for name, value in support.items()]
+    lines += ["", "Correctness proxies, agreement with the labels (answerable, not abstained):", ""]
+    lines += [f"- {name}: {value:.1%}" for name, value in correct.items()]
+    (results / "labelled.md").write_text("\n".join(lines) + "\n")
+    (results / "labelled.json").write_text(json.dumps({"figures": to_json(labelled), "support_agreement": support, "correctness_agreement": correct}, indent=1))
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
