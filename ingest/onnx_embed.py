@@ -32,6 +32,9 @@ class OnnxEncoder:
         self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
         options = ort.SessionOptions()
         options.log_severity_level = 3  # warnings about unused initialisers are noise to a user
+        # idle threads sleep instead of spinning: on a busy 2-core machine spinning cost a quarter more
+        # CPU and time per batch (docs/benchmarks.md, "Start-up")
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self.session = ort.InferenceSession(str(graph), options, providers=["CPUExecutionProvider"])
         self.dimension = int(self.session.get_outputs()[0].shape[-1])
 
