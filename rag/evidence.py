@@ -20,6 +20,8 @@ STANDALONE = re.compile(r"^\s*([-*+•]|\d+[.)]|\||\$|.*=.*\d)")
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'*$\\])")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
 FORMULA = re.compile(r"=|\$")
+# a plain-text section title or contents line: "6.2. DROPOUT LAYER", "6.2. Dropout Layer\t8"
+SECTION_TITLE = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+(?:\w+[ \t]*){1,6}$")
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 CONTINUES = re.compile(r"^(It|Its|This|These|They|Their|That|Such|Thus|Therefore|Hence)\b")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
@@ -83,6 +85,11 @@ class Evidence:
         return COVERAGE_MIX * self.coverage + (1 - COVERAGE_MIX) * self.best_similarity if self.hits else 0.0
 
 
+def section_name(hit: Hit) -> str:
+    """What a unit is embedded under (and a sentence compared with it): its section's own name."""
+    return hit.chunk.heading_path[-1] if hit.chunk.heading_path else hit.chunk.title
+
+
 def split_units(text: str) -> list[str]:
     units: list[str] = []
     paragraph: list[str] = []
@@ -93,7 +100,7 @@ def split_units(text: str) -> list[str]:
             paragraph.clear()
 
     for line in text.splitlines():
-        if not line.strip() or HEADING_LINE.match(line):
+        if not line.strip() or HEADING_LINE.match(line) or SECTION_TITLE.match(line):
             flush()
         elif LIST_ITEM.match(line) and not FORMULA.search(line):
             # an item is its own paragraph: "- Term: definition. More." gives one unit per sentence
@@ -149,7 +156,7 @@ def select_evidence(question: str, hits: list[Hit], embedder, idf: dict[str, flo
     if not units:
         return Evidence(question, hits, [], coverage=coverage)
     # a unit is embedded under its section's name: "it is a compiler" means nothing on its own
-    vectors = embedder.embed([question] + [f"{u.hit.chunk.heading_path[-1] if u.hit.chunk.heading_path else u.hit.chunk.title}: {u.text}" for u in units])
+    vectors = embedder.embed([question] + [f"{section_name(u.hit)}: {u.text}" for u in units])
     query, unit_vectors = vectors[0], vectors[1:]
     top = max(h.score for h in hits) or 1.0
     numbers = set(NUMBER.findall(question))

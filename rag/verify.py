@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from rag.citations import CITATION, _numbers, cite, strip_citations
-from rag.evidence import NUMBER, Evidence, split_units
+from rag.evidence import NUMBER, Evidence, section_name, split_units
 
 MIN_SIMILARITY = 0.6  # cosine with the passage's closest unit
 NOVEL_WORDS = 1  # content words in neither the passage nor the question: more is the model's own claim
@@ -121,16 +121,19 @@ def verify(text: str, evidence: Evidence, embedder, prompt_text: str = "") -> li
     ]
     sentences = split_sentences(text)
     plain = [strip_citations(s) for s in sentences]
-    vectors = embedder.embed(plain) if plain else np.zeros((0, 1))
+    # a sentence is compared with a block's units the way they were embedded, under the section's name:
+    # "It helps address internal covariate shift." means what its unit means only under that name
+    names = [section_name(b.hit) for b in blocks]
+    vectors = embedder.embed([f"{name}: {p}" for p in plain for name in names]).reshape(len(plain), len(names), -1) if plain and names else np.zeros((len(plain), 0, 1))
     claims: list[Claim] = []
     seen: set[str] = set()
-    for sentence, clean, vector in zip(sentences, plain, vectors):
+    for sentence, clean, per_block in zip(sentences, plain, vectors):
         cited = [n for m in CITATION.finditer(sentence) for n in _numbers(m.group(1))]
         if _degenerate(clean, seen, headings, prompt):
             claims.append(Claim(clean, False, None, 0.0, "degenerate", cited))
             continue
         seen.add(" ".join(_words(clean)))
-        checks = [(*support(clean, vector, question_words, p), b.n) for b, p in zip(blocks, passages)]
+        checks = [(*support(clean, vector, question_words, p), b.n) for b, p, vector in zip(blocks, passages, per_block)]
         supporting = [c for c in checks if c[0]]
         if not supporting:
             claims.append(Claim(clean, False, None, round(max((c[1] for c in checks), default=0.0), 3), "unsupported", cited))

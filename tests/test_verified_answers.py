@@ -102,12 +102,6 @@ def test_what_batch_normalization_does_includes_internal_covariate_shift(shipped
     assert "It helps address the issue of internal covariate shift" in block.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="split_units keeps a .txt note's numbered section titles ('6.2. DROPOUT LAYER', the contents line "
-    "'6.2. Dropout Layer\\t8') as units: they take evidence slots and set best_similarity, the abstention score",
-)
 def test_section_titles_are_not_evidence(shipped):
     question = "What is dropout?"
     evidence = shipped.evidence(question, shipped.retrieve(question))
@@ -184,12 +178,6 @@ def test_a_wrong_citation_is_repointed_to_the_block_that_supports_the_sentence(s
     assert [s.n for s in answer.sources if s.cited] == [right]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="verify embeds the sentence bare but the units under their heading ('Batch Normalization: It helps…'): "
-    "a short sentence that opens with It/This, in its block's own words, scores cosine 0.45 with its unit and is dropped",
-)
 @pytest.mark.parametrize(
     "question, sentence",
     [
