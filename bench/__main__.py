@@ -146,7 +146,7 @@ def main() -> None:
 
         text = stamped(startup.section(startup.run()))
         sections[text.splitlines()[0]] = text
-    order = ["## Start-up: what a command costs", "## Ingest", "## Staleness check", "## Retrieval at scale", "## Answering: vLLM vs Hugging Face `generate`"]
+    order = ["## Start-up: what a command costs", "## Start-up: before and after, side by side", "## Ingest", "## Staleness check", "## Retrieval at scale", "## Answering: vLLM vs Hugging Face `generate`"]
     body = "\n".join(sections[k] for k in sorted(sections, key=lambda k: order.index(k) if k in order else 99))
     REPORT.write_text(
         "# Benchmarks\n\nAll of it: `make bench` (`python -m bench`); one part: `python -m bench --only ingest|sync|retrieval|answering|startup`.\n"
