@@ -10,7 +10,8 @@ from __future__ import annotations
 import copy
 import importlib.util
 import os
-from functools import cached_property, lru_cache
+import threading
+from functools import cached_property, lru_cache, wraps
 from pathlib import Path
 
 import numpy as np
@@ -53,7 +54,23 @@ def prepare_onnx(cache_dir: Path, console=None) -> Path:
         return export(Path(resolve_model(PACKAGED_EMBEDDING)), graph)
 
 
-@lru_cache(maxsize=4)
+_loading = threading.Lock()
+
+
+def _loaded_once(load):
+    """A model per process, loaded by the first thread that asks: the UI's warm-up and the watcher's
+    first ingest ask at the same moment, and two concurrent first imports of transformers fail."""
+    cached = lru_cache(maxsize=4)(load)
+
+    @wraps(load)
+    def get(*args):
+        with _loading:
+            return cached(*args)
+
+    return get
+
+
+@_loaded_once
 def _sentence_transformer(path: str, device: str):
     """One copy per model and device in a process, however many `Assistant`s there are."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -64,7 +81,7 @@ def _sentence_transformer(path: str, device: str):
     return SentenceTransformer(path, device=device)
 
 
-@lru_cache(maxsize=2)
+@_loaded_once
 def _onnx_encoder(cache_dir: Path):
     from ingest.onnx_embed import OnnxEncoder
 
