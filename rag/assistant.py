@@ -276,19 +276,7 @@ class Assistant:
                 yield self._extractive(question, evidence, timings, started, claims=claims, notice="; ".join(filter(None, (notice, fallback))))
             return
         cited = list(dict.fromkeys(c.block for c in claims if c.supported))
-        timings["total"] = time.perf_counter() - started
-        yield Answer(
-            question=question,
-            text=text,
-            sources=sources_for(self._numbered(evidence), cited),
-            timings=timings,
-            error=error,
-            notice=notice,
-            mode="generated",
-            claims=claims,
-            coverage=evidence.score,
-            truncated=truncated,
-        )
+        yield self._from_evidence(question, evidence, timings, started, "generated", text, cited, claims=claims, error=error, notice=notice, truncated=truncated)
 
     @staticmethod
     def _numbered(evidence: Evidence) -> list:
@@ -315,35 +303,26 @@ class Assistant:
             truncated=truncated,
         )
 
-    def _extractive(self, question, evidence: Evidence, timings, started, claims=(), notice=None, error=None) -> Answer:
-        text, cited = extractive_text(evidence)
+    def _from_evidence(self, question, evidence: Evidence, timings, started, mode, text, cited, **fields) -> Answer:
+        """An answer made from the evidence: generated (verified), extractive or abstained."""
         timings["total"] = time.perf_counter() - started
         return Answer(
             question=question,
             text=text,
-            sources=sources_for(self._numbered(evidence), cited),
+            # an abstention cites nothing: its sources are where the notes come closest, as retrieved
+            sources=sources_for(evidence.hits if mode == "abstained" else self._numbered(evidence), cited),
             timings=timings,
-            notice=notice,
-            error=error,
-            llm_used=False,
-            mode="extractive",
-            claims=list(claims),
+            llm_used=mode == "generated",
+            mode=mode,
             coverage=evidence.score,
+            **fields,
         )
 
-    def _abstained(self, question, evidence: Evidence, timings, started, claims=(), notice=None) -> Answer:
-        timings["total"] = time.perf_counter() - started
-        return Answer(
-            question=question,
-            text=related_text(evidence),
-            sources=sources_for(evidence.hits, []),
-            timings=timings,
-            notice=notice,
-            llm_used=False,
-            mode="abstained",
-            claims=list(claims),
-            coverage=evidence.score,
-        )
+    def _extractive(self, question, evidence: Evidence, timings, started, **fields) -> Answer:
+        return self._from_evidence(question, evidence, timings, started, "extractive", *extractive_text(evidence), **fields)
+
+    def _abstained(self, question, evidence: Evidence, timings, started, **fields) -> Answer:
+        return self._from_evidence(question, evidence, timings, started, "abstained", related_text(evidence), [], **fields)
 
     def _passages_only(self, question: str, hits: list[Hit], evidence: Evidence | None, reason: str, timings: dict, started: float) -> Answer:
         """No LLM could be reached: the notes' own sentences (or, in raw mode, the best passages)."""

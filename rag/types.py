@@ -76,7 +76,7 @@ class Answer:
     invalid_citations: list[int] = field(default_factory=list)  # numbers the model made up, removed
     attributed_citations: list[int] = field(default_factory=list)  # added by word overlap, not by the model
     error: str | None = None  # the LLM could not answer (down, stopped mid-answer); text may be partial
-    llm_used: bool = True
+    llm_used: bool = True  # the text is the LLM's (checked); false for extractive and abstained answers
     notice: str | None = None  # something the user should know, e.g. that the local server was started
     mode: str = "generated"  # generated | extractive (the notes' own sentences) | abstained
     claims: list = field(default_factory=list)  # rag.verify.Claim per sentence the model wrote
