@@ -14,11 +14,12 @@ question, from an `answers.jsonl` transcript that `rag eval answers` writes):
 from __future__ import annotations
 
 import json
+import re
 import statistics
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from eval.answers import overlap_proxy, sentences
+from eval.answers import abstains, overlap_proxy, sentences
 
 LABELS = Path(__file__).parent / "datasets" / "answer_labels.jsonl"
 
@@ -69,27 +70,52 @@ def figures(labels: list[dict], answerable: dict[str, bool]) -> list[LabelledFig
     return out
 
 
-def agreement(labels: list[dict], transcript: list[dict], embedder) -> dict[str, float]:
-    """Share of labelled sentences where each automatic support test says what the label says."""
+def automatic(labels: list[dict], transcript: list[dict], embedder) -> tuple[dict[str, dict], dict[str, float]]:
+    """The automatic figures for the labelled answers, defined as the labelled ones are (sentences of the
+    answers that did not abstain), and how often each support test agrees with the sentence labels."""
+    from rag.citations import CITATION
     from rag.verify import supports
 
     answers = {(r["config"], r["id"]): r for r in transcript}
     cache: dict = {}
     tests = {
         "verifier rule (rag.verify.support)": lambda s, p, q, h: supports(s, q, h, p, embedder, cache),
-        "first proxy (cosine >= 0.6 or half the words)": lambda s, p, q, h: overlap_proxy(s, p, embedder),
+        "first proxy (cosine >= 0.6 or half the words)": lambda s, p, q, h: overlap_proxy(CITATION.sub("", s), p, embedder),
     }
-    hits = {name: [] for name in tests}
+    agree = {name: [] for name in tests}
+    per_config: dict[str, dict] = {}
     for row in labels:
         record = answers.get((row["config"], row["id"]))
-        if record is None or row["abstained"]:
+        if record is None:
             continue
-        passages = list(record["passages"].values())
-        for s in row["sentences"]:
-            for name, test in tests.items():
-                automatic = any(test(s["text"], p["text"], record["question"], p["heading"]) for p in passages)
-                hits[name].append(automatic == s["supported"])
-    return {name: (sum(v) / len(v) if v else float("nan")) for name, v in hits.items()} | {"sentences": len(next(iter(hits.values())))}
+        figures_ = per_config.setdefault(row["config"], {"supported": [], "cited_ok": [], "abstained": [], "answerable": []})
+        abstained = record["mode"] == "abstained" or abstains(record["answer"])
+        figures_["abstained"].append(abstained)
+        figures_["answerable"].append(record["answerable"])
+        if abstained:
+            continue
+        passages = record["passages"]
+        for s in label_sentences(record["answer"]):
+            verdicts = {name: any(test(s, p["text"], record["question"], p["heading"]) for p in passages.values()) for name, test in tests.items()}
+            figures_["supported"].append(verdicts["verifier rule (rag.verify.support)"])
+            cited = [n for n in re.findall(r"\[(\d+)\]", s) if n in passages]
+            if cited:
+                figures_["cited_ok"].append(any(tests["verifier rule (rag.verify.support)"](s, passages[n]["text"], record["question"], passages[n]["heading"]) for n in cited))
+            labelled = next((x for x in row["sentences"] if x["text"] == s), None)
+            if labelled is not None:
+                for name, verdict in verdicts.items():
+                    agree[name].append(verdict == labelled["supported"])
+    summary = {
+        config: {
+            "faithfulness": _mean(float(v) for v in f["supported"]),
+            "citation_precision": _mean(float(v) for v in f["cited_ok"]),
+            "abstention": _mean(float(a) for a, ans in zip(f["abstained"], f["answerable"]) if not ans),
+            "false_abstention": _mean(float(a) for a, ans in zip(f["abstained"], f["answerable"]) if ans),
+        }
+        for config, f in per_config.items()
+    }
+    agreement = {name: (sum(v) / len(v) if v else float("nan")) for name, v in agree.items()} | {"sentences": len(next(iter(agree.values())))}
+    return summary, agreement
 
 
 def to_json(items: list[LabelledFigures]) -> list[dict]:
@@ -108,11 +134,7 @@ def correctness_agreement(labels: list[dict], transcript: list[dict], questions:
     """How often each automatic correctness proxy, thresholded, says what the label says (correct = 1 or
     0.5 counts as right, 0 as wrong), over the answerable questions that were not abstained on."""
     answers = {(r["config"], r["id"]): r for r in transcript}
-    proxies = {
-        "quote recall >= 0.5": lambda r, q, s: quote_recall(r["answer"], q.quote) >= 0.5,
-        "token F1 >= 0.2": lambda r, q, s: (s.get("token_f1") or 0) >= 0.2,
-        "answer-reference cosine >= 0.6": lambda r, q, s: (s.get("similarity") or 0) >= 0.6,
-    }
+    proxies = {"quote recall >= 0.5 (the gold quote's content words in the answer)": lambda r, q, s: quote_recall(r["answer"], q.quote) >= 0.5}
     hits = {name: [] for name in proxies}
     for row in labels:
         q = questions[row["id"]]
@@ -125,8 +147,9 @@ def correctness_agreement(labels: list[dict], transcript: list[dict], questions:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """python -m eval.labels RESULTS_DIR [LABELS]: the labelled figures beside the automatic ones, and
-    the metrics' agreement with the labels, written to RESULTS_DIR/labelled.md and labelled.json."""
+    """python -m eval.labels RESULTS_DIR: the labelled figures beside the automatic ones, and the
+    metrics' agreement with the labels, written to RESULTS_DIR/labelled.md and labelled.json.
+    RESULTS_DIR holds the `answers.jsonl` transcript(s) the labels were made from."""
     import sys
 
     from eval.dataset import load_questions
@@ -136,22 +159,21 @@ def main(argv: list[str] | None = None) -> None:
     results = Path(args[0])
     labels = load_labels(Path(args[1]) if len(args) > 1 else LABELS)
     transcript = [json.loads(line) for line in (results / "answers.jsonl").read_text().splitlines() if line.strip()]
-    automatic = json.loads((results / "answers.json").read_text())
-    scores = {(s["name"], p["id"]): p for s in automatic for p in s["per_question"]}
     questions = {q.id: q for q in load_questions()}
     labelled = figures(labels, {q: questions[q].answerable for q in questions})
-    support = agreement(labels, transcript, Embedder())
+    auto, support = automatic(labels, transcript, Embedder())
+    scores = {(r["config"], r["id"]): {} for r in transcript}
     correct = correctness_agreement(labels, transcript, questions, scores)
     fmt = lambda v: "–" if v is None else f"{v:.2f}"
     lines = [
         "# Answers: hand labels beside the automatic metrics",
         "",
-        f"{len(labels)} answers labelled by reading each against its passages ({LABELS.name}).",
+        f"{len(labels)} answers labelled by reading each against its passages (eval/datasets/{LABELS.name}); "
+        "faithfulness and citation precision are over the sentences of the answers that did not abstain.",
         "",
-        "| configuration | answers | correct (labels) | faithfulness labels / auto | citation precision labels / auto | abstention labels / auto | false abstention labels / auto | degenerate (labels) |",
+        "| configuration | answers | correct (labels) | faithfulness labels / auto | citation precision labels / auto | abstention labels / auto | false abstention labels / auto | degenerate answers (labels) |",
         "|---|---|---|---|---|---|---|---|",
     ]
-    auto = {s["name"]: s for s in automatic}
     for f in labelled:
         a = auto.get(f.config, {})
         lines.append(
@@ -161,10 +183,10 @@ def main(argv: list[str] | None = None) -> None:
         )
     lines += ["", f"Sentence support, agreement with the labels over {support.pop('sentences')} labelled sentences:", ""]
     lines += [f"- {name}: {value:.1%}" for name, value in support.items()]
-    lines += ["", "Correctness proxies, agreement with the labels (answerable, not abstained):", ""]
+    lines += ["", "Correctness proxy, agreement with the labels (answerable, not abstained; right = 1 or 0.5):", ""]
     lines += [f"- {name}: {value:.1%}" for name, value in correct.items()]
     (results / "labelled.md").write_text("\n".join(lines) + "\n")
-    (results / "labelled.json").write_text(json.dumps({"figures": to_json(labelled), "support_agreement": support, "correctness_agreement": correct}, indent=1))
+    (results / "labelled.json").write_text(json.dumps({"figures": to_json(labelled), "automatic": auto, "support_agreement": support, "correctness_agreement": correct}, indent=1))
     print("\n".join(lines))
 
 
