@@ -260,7 +260,7 @@ class Assistant:
         reply = "".join(pieces).strip()
         truncated = finish == "length"
         if truncated:
-            reply = cut_to_last_sentence(reply)
+            reply = cut_to_last_sentence(reply) or reply  # a fragment is kept when no sentence was finished
         cut_note = f"the answer reached llm_max_tokens ({s.llm_max_tokens}); its unfinished last sentence was left out" if truncated else None
         notice = "; ".join(n for n in (note, cut_note) if n) or None
         if evidence is None:
@@ -268,7 +268,11 @@ class Assistant:
             return
         claims = verify(reply, evidence, self.embedder, self.template.system_text(len(blocks)))
         text = render(claims)
-        if not text and not error:
+        if not text and error:
+            # the server went away before anything checkable arrived: the notes' own sentences, and why
+            yield self._extractive(question, evidence, timings, started, claims=claims, notice=notice, error=error)
+            return
+        if not text:
             if evidence.score < s.abstain_unless_supported_below:
                 yield self._abstained(question, evidence, timings, started, claims=claims, notice=notice)
             else:

@@ -163,8 +163,12 @@ def test_llm_down_returns_passages_and_a_reason(shipped):
 def test_server_dying_mid_answer_keeps_partial_text(shipped):
     with FakeLLM("Batch normalization normalizes the inputs of each layer and more words here", die_after=4) as llm:
         a = Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, llm_base_url=llm.base_url, llm_autostart=False)
-        answer = a.ask("What does batch normalization do?")
+        answer = a.ask("What does batch normalization do?", mode="raw")
+        checked = a.ask("What does batch normalization do?")
     assert answer.llm_used
     assert answer.text.startswith("Batch normalization normalizes")
     assert "and more words" not in answer.text
     assert answer.error and "mid-answer" in answer.error
+    # verified: a fragment cannot be checked, so the user gets the notes' own sentences and the reason
+    assert checked.error and "mid-answer" in checked.error and checked.mode == "extractive"
+    assert checked.text.startswith("From your notes:") and "and more words" not in checked.text

@@ -69,13 +69,14 @@ def test_answer_evaluation_against_the_model(live):
 
     questions = load_questions(split="test")
     subset = [q for q in questions if q.answerable][:2] + [q for q in questions if not q.answerable][:1]
-    rag, bare = evaluate_answers(live, subset)
-    assert (rag.name, bare.name) == ("rag", "no-retrieval")
+    rag, bare = evaluate_answers(live, subset, configs=("verified", "no-retrieval"))
+    assert (rag.name, bare.name) == ("verified", "no-retrieval")
     assert rag.n == bare.n == 3 and len(rag.per_question) == 3
     for summary in (rag, bare):
         assert 0.0 <= summary.relevance <= 1.0 and summary.abstention in (0.0, 1.0)
-        assert summary.method.startswith("embedding cosine")
+        assert summary.method.startswith("the verifier's rule")
     assert all(s.text for s in rag.per_question)
+    assert all(s.record["passages"] for s in rag.per_question)  # what a labeller reads the answer against
 
 
 def test_interview_questions_phrased_by_the_served_model(live, tmp_path):
@@ -105,7 +106,7 @@ def test_32_concurrent_questions_through_the_api_are_all_answered(live):
     with ThreadPoolExecutor(32) as pool:
         answers = list(pool.map(lambda q: quick.ask(q, k=1), questions))
     assert len(answers) == 32
-    assert all(a.llm_used and a.error is None and a.text.strip() for a in answers), [a.error for a in answers if a.error]
+    assert all(a.error is None and a.text.strip() for a in answers), [a.error for a in answers if a.error]
     assert [a.question for a in answers] == questions  # each answer belongs to its own question
 
 
@@ -117,7 +118,8 @@ def test_server_killed_mid_answer_keeps_the_partial_text_and_the_next_question_r
 
     state = server.read_state(vllm_settings)
     pieces, answer = [], None
-    for piece in live.stream("Explain backpropagation step by step, in detail."):
+    # raw: the text as it arrived is what is under test (verified answers fall back to the notes' sentences)
+    for piece in live.stream("Explain backpropagation step by step, in detail.", mode="raw"):
         if isinstance(piece, Answer):
             answer = piece
             break
@@ -132,5 +134,5 @@ def test_server_killed_mid_answer_keeps_the_partial_text_and_the_next_question_r
         time.sleep(0.5)
 
     restarting = Assistant(notes_dir="notes", index_dir=live.index_dir, settings=vllm_settings, llm_autostart=True)
-    again = restarting.ask("What is dropout?")
+    again = restarting.ask("What is dropout?", mode="raw")
     assert again.error is None and again.llm_used and "started the local vLLM server" in (again.notice or "")
