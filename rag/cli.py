@@ -254,9 +254,9 @@ def _stream_answer(pieces, as_json: bool) -> Answer:
                 live.update(Text("".join(draft), style="dim"), refresh=True)
     if not as_json:
         out.print(answer.text, highlight=False, markup=False)
-        if answer.dropped and answer.mode == "generated":
+        if answer.unsupported and answer.mode == "generated":
             err.print("[yellow]left out, not found in your notes:[/]")
-            for sentence in answer.dropped:
+            for sentence in answer.unsupported:
                 err.print(f"  [dim]- {escape(sentence)}[/]", highlight=False)
     return answer
 

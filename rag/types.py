@@ -88,6 +88,11 @@ class Answer:
         """Sentences the model wrote that the notes do not support: kept out of the answer."""
         return [c.text for c in self.claims if not c.supported]
 
+    @property
+    def unsupported(self) -> list[str]:
+        """The dropped sentences that made a claim (not loops, echoes or filler): what to show a user."""
+        return [c.text for c in self.claims if c.outcome == "unsupported"]
+
     def to_json(self) -> dict:
         return {
             "answer": self.text,

@@ -124,8 +124,8 @@ class App:
             lines = ["**Answered with your notes' own sentences** (extractive; highlighted in the sources)."]
         else:
             lines = ["Every sentence was checked against your notes; the highlighted sentences in the sources are what it was drawn from."]
-        if answer.dropped and answer.mode == "generated":
-            lines.append("**Left out — not found in your notes:** " + " · ".join(f"~~{escape(d)}~~" for d in answer.dropped))
+        if answer.unsupported and answer.mode == "generated":
+            lines.append("**Left out — not found in your notes:** " + " · ".join(f"~~{escape(d)}~~" for d in answer.unsupported))
         if answer.notice:
             lines.append(escape(answer.notice))
         return "\n\n".join(lines)
