@@ -27,6 +27,8 @@ PROMPT_ECHO = re.compile(
     r"the notes above|<\/?notes>|question:|rules:|as an ai|i am an ai|block \[?\d)",
     re.IGNORECASE,
 )
+# words about the answer rather than about the notes' subject (stemmed, as `_content` gives them)
+TALK = {"answer", "question", "note", "follow", "inform", "user", "ask", "your", "from", "here"}
 SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 
 
@@ -130,8 +132,8 @@ def verify(text: str, evidence: Evidence, embedder, prompt_text: str = "") -> li
     seen: set[str] = set()
     for sentence, clean, vector in zip(sentences, plain, vectors):
         cited = [n for m in CITATION.finditer(sentence) for n in _numbers(m.group(1))]
-        if _degenerate(clean, seen, headings, prompt) or len(_content(clean) - question_words) < 2:
-            # ... or it says nothing the question did not ("The answer to this question is:")
+        if _degenerate(clean, seen, headings, prompt) or len(_content(clean) - question_words - TALK) < 2:
+            # ... or it says nothing the question did not ("The answer to your question is:")
             claims.append(Claim(clean, False, None, 0.0, "degenerate", cited))
             continue
         seen.add(" ".join(_words(clean)))
