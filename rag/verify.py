@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rag.citations import CITATION, _numbers, cite, strip_citations
+from rag.citations import CITATION, SENTENCE, _numbers, cite, strip_citations
 from rag.evidence import NUMBER, Evidence, split_units
 
 MIN_SIMILARITY = 0.6  # cosine with the passage's closest unit
@@ -29,7 +29,6 @@ PROMPT_ECHO = re.compile(
 )
 # words about the answer rather than about the notes' subject (stemmed, as `_content` gives them)
 TALK = {"answer", "question", "note", "follow", "inform", "user", "ask", "your", "from", "here"}
-SENTENCE = re.compile(r"(?<=[.!?])\s+(?=\S)|\n+")
 
 
 @dataclass
