@@ -19,7 +19,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 DOCS = Path(__file__).resolve().parent.parent / "docs"
 REPORT = DOCS / "benchmarks.md"
 PLOT = DOCS / "retrieval-latency.png"
-PARTS = ("ingest", "sync", "retrieval", "answering", "answer-modes", "startup")
+PARTS = ("ingest", "sync", "retrieval", "answering", "answer-modes", "decode", "startup")
 
 
 def machine() -> str:
@@ -146,15 +146,20 @@ def main() -> None:
 
         text = stamped(answer_modes.section(answer_modes.run(max(args.questions, 8))))
         sections[text.splitlines()[0]] = text
+    if "decode" in only:
+        from bench import decode
+
+        text = stamped(decode.section(decode.run()))
+        sections[text.splitlines()[0]] = text
     if "startup" in only:
         from bench import startup
 
         text = stamped(startup.section(startup.run()))
         sections[text.splitlines()[0]] = text
-    order = ["## Start-up: what a command costs", "## Start-up: before and after, side by side", "## Ingest", "## Staleness check", "## Retrieval at scale", "## Answering: vLLM vs Hugging Face `generate`", "## Answer modes end to end"]
+    order = ["## Start-up: what a command costs", "## Start-up: before and after, side by side", "## Ingest", "## Staleness check", "## Retrieval at scale", "## Answering: vLLM vs Hugging Face `generate`", "## Answer modes end to end", "## Decode and prefill: vLLM CPU options"]
     body = "\n".join(sections[k] for k in sorted(sections, key=lambda k: order.index(k) if k in order else 99))
     REPORT.write_text(
-        "# Benchmarks\n\nAll of it: `make bench` (`python -m bench`); one part: `python -m bench --only ingest|sync|retrieval|answering|answer-modes|startup`.\n"
+        "# Benchmarks\n\nAll of it: `make bench` (`python -m bench`); one part: `python -m bench --only ingest|sync|retrieval|answering|answer-modes|decode|startup`.\n"
         f"Machine: {machine()}.\n\n{body}"
     )
     print(REPORT.read_text())

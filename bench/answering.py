@@ -105,7 +105,8 @@ def run(questions: int = 4, tokens: int = 96) -> dict:
     port = server.free_port()
     # prefix caching off: the same prompts go to both engines, and HF has no cache to reuse them from
     settings = Settings(
-        server_port=port, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_autostart=False, server_extra_args=["--no-enable-prefix-caching"]
+        server_port=port, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_autostart=False, server_extra_args=["--no-enable-prefix-caching"],
+        server_weights="float32",  # what HF generate runs too
     )
     assistant = Assistant(notes_dir=REPO / "notes", settings=settings)
     assistant.ingest()

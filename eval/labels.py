@@ -159,6 +159,9 @@ def main(argv: list[str] | None = None) -> None:
     results = Path(args[0])
     labels = load_labels(Path(args[1]) if len(args) > 1 else LABELS)
     transcript = [json.loads(line) for line in (results / "answers.jsonl").read_text().splitlines() if line.strip()]
+    # one labels file holds every labelled set; these figures are for the answers of this transcript
+    answered = {(r["config"], r["id"]) for r in transcript}
+    labels = [row for row in labels if (row["config"], row["id"]) in answered]
     questions = {q.id: q for q in load_questions()}
     labelled = figures(labels, {q: questions[q].answerable for q in questions})
     auto, support = automatic(labels, transcript, Embedder())

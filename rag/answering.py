@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from rag.citations import cite
-from rag.evidence import LIST_ITEM, Evidence
+from rag.evidence import LIST_ITEM, Evidence, is_label, without_lone_labels
 
 NOT_COVERED = "My notes don't cover this."
 EXTRACTIVE_LEAD = "From your notes:"
@@ -24,7 +24,8 @@ def extractive_text(evidence: Evidence, n_units: int = 3) -> tuple[str, list[int
     block_of = {id(u): b.n for b in evidence.blocks for u in b.units}
     ranked = sorted((u for b in evidence.blocks for u in b.units), key=lambda u: -u.score)
     # a runner-up far below the best is another topic's sentence (the neighbouring worked example)
-    best = [u for u in ranked[:n_units] if u.score >= ranked[0].score - CLOSE_TO_BEST]
+    close = [u for u in ranked[:n_units] if u.score >= ranked[0].score - CLOSE_TO_BEST]
+    best = without_lone_labels(close) or [u for u in ranked if not is_label(u.text)][:1] or close
     lines = ["- " + cite(LIST_ITEM.sub("", u.text), block_of[id(u)]) for u in best]
     cited = list(dict.fromkeys(block_of[id(u)] for u in best))
     return EXTRACTIVE_LEAD + "\n" + "\n".join(lines), cited

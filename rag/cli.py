@@ -544,7 +544,7 @@ eval_app = typer.Typer(help="Measure retrieval and answer quality on a question 
 app.add_typer(eval_app, name="eval")
 
 DatasetOpt = Annotated[Optional[Path], typer.Option("--dataset", help="JSONL question set (default: the shipped one).")]
-SplitOpt = Annotated[str, typer.Option("--split", help="dev, test, holdout or all.")]
+SplitOpt = Annotated[str, typer.Option("--split", help="dev, test, holdout, fresh or all.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Where the reports and plots go.")]
 ConfigsOpt = Annotated[str, typer.Option("--configs", help="Comma-separated: naive,bm25,dense,rrf,hybrid.")]
 SweepOpt = Annotated[str, typer.Option("--sweep", help="Chunk sizes to try with hybrid, e.g. 128,300.")]
@@ -662,17 +662,18 @@ def eval_all(
 
 @model_app.command("prepare")
 def model_prepare() -> None:
-    """Prepare the packaged models once: SmolLM2's GGUF as a folder vLLM can load, MiniLM as ONNX."""
+    """Prepare the packaged models once: SmolLM2's GGUF as a folder vLLM can load (and its INT8 copy
+    when the server will run that), MiniLM as ONNX."""
     from ingest.embed import Embedder, prepare_onnx
-    from rag.model_prep import ModelPrepError, prepare_packaged_model
+    from rag import server
+    from rag.model_prep import ModelPrepError
     from rag.settings import Settings
 
     settings = Settings()
     try:
-        path = prepare_packaged_model(settings.cache_dir, err)
-    except ModelPrepError as e:
+        out.print(server.model_path(settings, err))
+    except (ModelPrepError, server.ServerError) as e:
         _fail(str(e))
-    out.print(str(path))
     if Embedder(settings.embedding_model, cache_dir=settings.cache_dir).backend == "onnx":
         out.print(str(prepare_onnx(settings.cache_dir, err)))
 

@@ -25,6 +25,7 @@ SECTION_TITLE = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+(?:\w+[ \t]*){1,6}$")
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 CONTINUES = re.compile(r"^(It|Its|This|These|They|Their|That|Such|Thus|Therefore|Hence)\b")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+VERB = re.compile(r"\b(is|are|was|were|be|been|can|could|will|would|should|may|might|must|has|have|had|do|does|did|uses?|used|means?|makes?|helps?|gives?|takes?|needs?|requires?)\b", re.IGNORECASE)
 
 # weights of a unit's score; chosen on the dev + test questions (README, "Answers you can trust")
 W_SIMILARITY, W_OVERLAP, W_PASSAGE, W_NUMBERS = 0.55, 0.3, 0.15, 0.25
@@ -118,6 +119,21 @@ def split_units(text: str) -> list[str]:
     return [u for u in units if FORMULA.search(u) or (len(re.findall(r"\w+", u)) >= 3 and not u.rstrip("*_ ").endswith(("?", ":")))]
 
 
+def is_label(text: str) -> bool:
+    """A line that only names a topic ("Actor-Critic Methods", "10.2. MARKOV DECISION PROCESS (MDP)",
+    "issue: mode collapse"): no sentence end, no equation, six words at most, no verb."""
+    plain = text.replace("*", "").replace("`", "").strip()
+    if plain.endswith((".", "!", "?")) or "=" in plain:
+        return False
+    return len(re.findall(r"[A-Za-z][\w'-]*", plain)) <= 6 and not VERB.search(plain)
+
+
+def without_lone_labels(units: list[Unit]) -> list[Unit]:
+    """`units` less the labels no other label of the same passage accompanies: a label on its own answers
+    nothing and, quoted, reads as an echoed heading; several from one passage are a list and stay."""
+    return [u for u in units if not is_label(u.text) or any(o is not u and o.hit is u.hit and is_label(o.text) for o in units)]
+
+
 def idf(documents: list[str]) -> dict[str, float]:
     """Inverse document frequency of each stemmed term; the key "" holds the weight of a term no
     document has."""
@@ -166,7 +182,10 @@ def select_evidence(question: str, hits: list[Hit], embedder, idf: dict[str, flo
         u.overlap = weighted_share(weights, set(words))
         has_numbers = bool(numbers) and numbers <= set(NUMBER.findall(u.text))
         u.score = W_SIMILARITY * u.similarity + W_OVERLAP * u.overlap + W_PASSAGE * (u.hit.score / top) + W_NUMBERS * has_numbers
-    chosen = sorted(units, key=lambda u: -u.score)[:max_units]
+    ranked = sorted(units, key=lambda u: -u.score)
+    chosen = ranked[:max_units]
+    kept = without_lone_labels(chosen)  # a lone label's place goes to the next sentence
+    chosen = kept + [u for u in ranked[max_units:] if not is_label(u.text)][: len(chosen) - len(kept)]
     # "It helps address internal covariate shift." says nothing without the sentence before it, and
     # that sentence means little without it: a chosen sentence brings the one that continues it
     following = {(u.hit.chunk_id, u.position - 1): u for u in units if CONTINUES.match(u.text)}

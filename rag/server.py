@@ -12,7 +12,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rag.model_prep import PACKAGED_MODEL, prepare_packaged_model
+from rag.model_prep import PACKAGED_MODEL, prepare_int8_model, prepare_packaged_model
 from rag.settings import Settings
 
 
@@ -40,9 +40,31 @@ def _state_file(settings: Settings) -> Path:
     return settings.cache_dir / f"server-{settings.server_port}.json"
 
 
+def cpu_has_bf16() -> bool:
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def weights(settings: Settings) -> str:
+    """float32, bfloat16 or int8: how the CPU server holds the model (the `server_weights` setting)."""
+    if settings.server_weights != "auto":
+        if settings.server_weights == "int8" and settings.llm_model != PACKAGED_MODEL:
+            raise ServerError("server_weights = int8 is made for the packaged model only; for another model choose bfloat16, or serve a W8A8 checkpoint as llm_model")
+        return settings.server_weights
+    if not cpu_has_bf16():
+        return "float32"
+    # INT8 W8A8: decode 1.9x and prefill 3.3x faster than float32 on AVX-512/AMX, answers as good (benchmarks)
+    return "int8" if settings.llm_model == PACKAGED_MODEL else "bfloat16"
+
+
 def model_path(settings: Settings, console=None) -> str:
     """The packaged model is prepared on first use; a folder or hub name is used as given."""
     if settings.llm_model == PACKAGED_MODEL:
+        if _device(settings) == "cpu" and weights(settings) == "int8":
+            return str(prepare_int8_model(settings.cache_dir, console))
         return str(prepare_packaged_model(settings.cache_dir, console))
     local = Path(settings.llm_model).expanduser()
     return str(local) if local.exists() else settings.llm_model
@@ -80,7 +102,8 @@ def command(settings: Settings, path: str, port: int, host: str) -> tuple[list[s
     env = dict(os.environ)
     if _device(settings) == "cpu":
         # eager mode: graph capture takes minutes on CPU for no gain at this size
-        cmd += ["--enforce-eager", "--dtype", "float32"]
+        # int8 weights compute with bfloat16 activations
+        cmd += ["--enforce-eager", "--dtype", "float32" if weights(settings) == "float32" else "bfloat16"]
         env.setdefault("VLLM_CPU_KVCACHE_SPACE", str(settings.server_kv_cache_gb))
         # vLLM's automatic binding keeps one core for its scheduler; on a 2-core machine that halves
         # the compute for a scheduler that is idle most of the time (prefill was 7x slower).

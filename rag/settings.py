@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     # instead of falling back to quoting the evidence. Chosen on the tuning questions (README).
     abstain_below: float = 0.42
     abstain_unless_supported_below: float = 0.5
+    # A reply most of whose sentences are not in the notes is not trusted for the rest either: below this
+    # share of supported sentences, the notes' own sentences are given instead (README)
+    verified_min_supported: float = 0.6
     llm_timeout: float = 120.0
     llm_autostart: bool = True
     prompt_template: Path | None = None
@@ -105,6 +108,9 @@ class Settings(BaseSettings):
     server_port: int = 8000
     server_device: Literal["auto", "cpu", "cuda"] = "auto"
     server_kv_cache_gb: int = 1
+    # how the CPU server holds the weights; auto: the packaged model as INT8 W8A8 and other models in
+    # bfloat16 when the CPU has bf16 instructions (AVX-512 BF16 or AMX), float32 otherwise (docs/benchmarks.md)
+    server_weights: Literal["auto", "float32", "bfloat16", "int8"] = "auto"
     server_gpu_memory_utilization: float = 0.85
     server_start_timeout: float = 600.0
     server_extra_args: list[str] = Field(default_factory=list)

@@ -47,7 +47,7 @@ def test_dataset_format_and_coverage():
         "ml-fundamentals.md", "ai-applications-summary.txt", "ml-in-industry-lecture.txt",
         "life-as-an-ml-engineer.md", "accenture-interview-prep.md",
     }
-    assert {q.split for q in questions} == {"dev", "test", "holdout"}
+    assert {q.split for q in questions} == {"dev", "test", "holdout", "fresh"}
 
 
 def test_bad_dataset_line_names_file_and_line(tmp_path):

@@ -13,6 +13,7 @@ from helpers import REPO
 from test_cli import cli_env, rag  # noqa: F401  (cli_env is a fixture)
 
 from rag import Assistant
+from rag.types import Chunk, Hit
 from rag.answering import NOT_COVERED, cut_to_last_sentence
 from rag.evidence import split_units
 
@@ -22,6 +23,8 @@ BATCHNORM = "What does batch normalization do?"
 DEFINITION = "Batch normalization is a technique used in neural networks to normalize the inputs of each layer"
 # notes/ml-fundamentals.md, "Iterations": the worked example the epoch question asks for
 WORKED = "If we have a total of 10,000 training examples and a batch size of 64, it will take approximately 157 iterations to complete one epoch"
+# the same section, two sentences on
+SPEED = "By normalizing the inputs, batch normalization can improve the training speed and stability of the neural network"
 INVENTED = "Batch normalization was invented at Google in 1992"
 EXTRACTIVE = "From your notes:"
 
@@ -108,6 +111,22 @@ def test_section_titles_are_not_evidence(shipped):
     titles = {" ".join(re.findall(r"[^\W\d_]+", part.lower())) for h in evidence.hits for part in h.chunk.heading_path}
     units = [u.text for b in evidence.blocks for u in b.units]
     assert not [u for u in units if " ".join(re.findall(r"[^\W\d_]+", u.lower())) in titles]
+
+
+def passage(n: int, text: str) -> Hit:
+    return Hit(Chunk(f"p{n}", "notes.md", "notes", [f"Section {n}"], n, n, text), score=1.0 / n, rank=n)
+
+
+def test_a_topic_label_alone_is_not_evidence_but_a_list_of_them_is(shipped):
+    # the shapes the fresh held-out labels called echoed headings: a contents line, a numbered title
+    labels = [passage(1, "- Actor-Critic Methods"), passage(2, "10.2. MARKOV DECISION PROCESS (MDP)")]
+    definition = "Actor-critic methods combine a policy that acts with a value function that judges its actions."
+    evidence = shipped.evidence("What are actor-critic methods?", [*labels, passage(3, definition)])
+    chosen = [u.text for b in evidence.blocks for u in b.units]
+    assert chosen == [definition]
+    items = ["Adaptive moment estimation (Adam)", "Root mean square propagation", "Stochastic gradient descent"]
+    listed = shipped.evidence("Which optimizers do the notes list?", [passage(1, "\n".join(f"- {i}" for i in items))])
+    assert [u.text for b in listed.blocks for u in b.units] == items
 
 
 @pytest.mark.parametrize(
@@ -202,7 +221,7 @@ def test_a_missing_citation_is_added(shipped):
 
 def test_an_invented_sentence_is_dropped_and_listed(shipped):
     with FakeLLM(f"{DEFINITION} [1]. {INVENTED} [1].") as llm:
-        answer = served(shipped, llm).ask(BATCHNORM)
+        answer = served(shipped, llm, verified_min_supported=0.5).ask(BATCHNORM)
     assert outcomes(answer) == [("supported", 1), ("unsupported", None)]
     assert answer.mode == "generated" and answer.text == f"{DEFINITION} [1]."
     assert "1992" not in answer.text
@@ -244,6 +263,19 @@ def test_nothing_supported_falls_back_to_the_evidence_itself(shipped):
         quoted, n = re.fullmatch(r"- (.+) \[(\d+)\][.!?]?", line).groups()
         assert quoted in evidence.blocks[int(n) - 1].text
         assert any(s.n == int(n) and s.cited for s in answer.sources)
+
+
+def test_a_reply_mostly_not_in_the_notes_gives_the_notes_own_sentences(shipped):
+    reply = f"{DEFINITION} [1]. {INVENTED} [1]. It was first used to train chess engines [2]."
+    with FakeLLM(reply) as llm:
+        answer = served(shipped, llm).ask(BATCHNORM)  # 1 of 3 supported, under verified_min_supported 0.6
+    assert [c.outcome for c in answer.claims] == ["supported", "unsupported", "unsupported"]
+    assert answer.mode == "extractive" and "only 1 of the 3 sentences" in answer.notice
+    assert answer.text.startswith(EXTRACTIVE) and "1992" not in answer.text and "chess" not in answer.text
+    assert len(answer.dropped) == 2
+    with FakeLLM(reply) as llm:
+        kept = served(shipped, llm, verified_min_supported=0.3).ask(BATCHNORM)
+    assert kept.mode == "generated" and kept.text == f"{DEFINITION} [1]."
 
 
 def test_nothing_supported_on_a_weakly_covered_question_abstains(shipped):
@@ -325,7 +357,7 @@ def ask(shipped_index, cli_env):
 
 
 def test_cli_verified_answer_printed_once_with_dropped_sentences_listed(ask):
-    with FakeLLM(f"{DEFINITION} [1]. {INVENTED} [1].") as llm:
+    with FakeLLM(f"{DEFINITION} [1]. {SPEED} [1]. {INVENTED} [1].") as llm:
         piped = ask("ask", BATCHNORM, llm=llm)
         as_json = ask("ask", BATCHNORM, "--mode", "verified", "--json", llm=llm)
     assert piped.returncode == 0, piped.stderr
@@ -333,8 +365,8 @@ def test_cli_verified_answer_printed_once_with_dropped_sentences_listed(ask):
     assert "with citations checked" not in piped.stdout + piped.stderr
     assert "left out, not found in your notes:" in piped.stderr and INVENTED in piped.stderr
     data = json.loads(as_json.stdout)
-    assert data["mode"] == "generated" and data["answer"] == f"{DEFINITION} [1]."
-    assert [c["outcome"] for c in data["claims"]] == ["supported", "unsupported"]
+    assert data["mode"] == "generated" and data["answer"] == f"{DEFINITION} [1]. {SPEED} [1]."
+    assert [c["outcome"] for c in data["claims"]] == ["supported", "supported", "unsupported"]
     assert {"text", "supported", "block", "score", "outcome", "cited"} <= set(data["claims"][0])
     assert len(data["not_in_notes"]) == 1 and INVENTED in data["not_in_notes"][0]
     assert 0 < data["coverage"] <= 1 and data["truncated"] is False
