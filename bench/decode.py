@@ -36,10 +36,10 @@ def configs() -> list[Config]:
     every_core = {"VLLM_CPU_OMP_THREADS_BIND": f"0-{(os.cpu_count() or 1) - 1}"}
     return [
         Config("fp32, all cores bound (before)", "float32", env=every_core),
-        Config("bf16, all cores bound", "bfloat16", env=every_core),
+        Config("bf16, all cores bound (now the default)", "bfloat16", env=every_core),
         Config("bf16, vLLM's own binding", "bfloat16", env={"VLLM_CPU_OMP_THREADS_BIND": "auto"}),
         Config("bf16, prefix caching off", "bfloat16", ["--no-enable-prefix-caching"], every_core),
-        Config("INT8 W8A8, bf16 activations (now the default)", "int8", env=every_core),
+        Config("INT8 W8A8, bf16 activations", "int8", env=every_core),
     ]
 
 
@@ -106,6 +106,22 @@ def quality(answers: list, questions: list) -> dict:
     }
 
 
+def interview_phrasing(assistant, seeds: tuple[int, ...] = (0, 1), n: int = 10) -> tuple[int, int]:
+    """Mock-interview questions the model phrased validly (the rest fall back to templates), of all asked."""
+    import tempfile
+
+    phrased = asked = 0
+    for seed in seeds:
+        with tempfile.TemporaryDirectory() as tmp:
+            coach = Assistant(notes_dir=assistant.notes_dir, index_dir=assistant.index_dir, settings=assistant.settings, interview_dir=tmp)
+            session = coach.interview(n=n, seed=seed, phrasing="llm")
+            while (q := session.next_question()) is not None:
+                phrased += q.phrased_by == "llm"
+                asked += 1
+                session.answer("")
+    return phrased, asked
+
+
 def run(questions: int = 20, decode_tokens: int = 128) -> dict:
     dev = [q for q in load_questions(split="dev") if q.answerable][:questions]
     asked = [q.question for q in dev]
@@ -138,6 +154,7 @@ def run(questions: int = 20, decode_tokens: int = 128) -> dict:
             for q in asked:
                 time.sleep(IDLE_AFTER_REQUEST)
                 answers.append(assistant.ask(q, mode="verified"))
+            phrased = interview_phrasing(assistant)
         finally:
             server.stop(settings)
             for k, v in saved.items():
@@ -148,7 +165,7 @@ def run(questions: int = 20, decode_tokens: int = 128) -> dict:
         weights = weight_bytes(state.model_path, "float32" if config.weights == "float32" else "bfloat16")
         prompt_tokens = statistics.median(assistant.count_llm_tokens(m[0]["content"] + m[-1]["content"]) for m in prompts)
         rows.append(dict(name=config.name, startup=startup, weights=weights, prompt_tokens=prompt_tokens, answers=[a.text for a in answers],
-                         **quality(answers, dev), **measured))
+                         phrased=phrased, **quality(answers, dev), **measured))
         print(f"{config.name}: {rows[-1]['prefill_s']:.3f} s prefill, {rows[-1]['decode_tok_s']:.1f} tok/s", flush=True)
     return {"questions": len(asked), "decode_tokens": decode_tokens, "bandwidth": memory_bandwidth_gbs(), "rows": rows}
 
@@ -158,13 +175,13 @@ def section(r: dict) -> str:
     lines = []
     for row in r["rows"]:
         if "error" in row:
-            lines.append(f"| {row['name']} | did not start: {row['error']} | | | | | | | | |")
+            lines.append(f"| {row['name']} | did not start: {row['error']} | | | | | | | | | |")
             continue
         same = sum(a == b for a, b in zip(row["answers"], base["answers"]))
         bound = r["bandwidth"] * 1e9 / row["weights"]
         lines.append(
             f"| {row['name']} | {row['startup']:.0f} s | {row['weights'] / 1e6:.0f} MB | {row['prefill_s']:.3f} s | {row['decode_tok_s']:.1f} "
-            f"| {bound:.0f} ({100 * row['decode_tok_s'] / bound:.0f}%) | {row['quote_recall']:.2f} | {row['supported']:.2f} | {row['generated']:.2f} | {same}/{len(row['answers'])} |"
+            f"| {bound:.0f} ({100 * row['decode_tok_s'] / bound:.0f}%) | {row['quote_recall']:.2f} | {row['supported']:.2f} | {row['generated']:.2f} | {same}/{len(row['answers'])} | {row['phrased'][0]}/{row['phrased'][1]} |"
         )
     table = "\n".join(lines)
     # per-token time = fixed + bytes x cost per byte, from the fp32 and bf16 rows (same code, half the bytes)
@@ -182,10 +199,12 @@ weights' size in memory as served, the speed at which one decode step can stream
 Answers: `Assistant.ask` in verified mode, greedy, on the same {r['questions']} dev questions: the share whose answer holds at
 least half the gold quote's content words (the correctness proxy, 78.5% agreement with the hand labels), the
 share of the model's sentences the verifier keeps (90% agreement), the share answered in the model's own
-words rather than the notes' sentences, and how many answers are the first row's text exactly.
+words rather than the notes' sentences, and how many answers are the first row's text exactly. Interview:
+mock-interview questions the model phrased validly (`phrasing="llm"`, 10 concepts x seeds 0 and 1; the
+others fall back to templates).
 
-| configuration | start-up | weights | prefill (TTFT) | decode tok/s | bound tok/s (reached) | quote recall | sentences kept | model's own answer | same text |
-|---|---|---|---|---|---|---|---|---|---|
+| configuration | start-up | weights | prefill (TTFT) | decode tok/s | bound tok/s (reached) | quote recall | sentences kept | model's own answer | same text | interview questions phrased |
+|---|---|---|---|---|---|---|---|---|---|---|
 {table}
 
 Where decode time goes: one token took {ms(fp32):.1f} ms in fp32 and {ms(bf16):.1f} ms in bf16, the same work on half

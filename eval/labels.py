@@ -157,7 +157,8 @@ def main(argv: list[str] | None = None) -> None:
 
     args = sys.argv[1:] if argv is None else argv
     results = Path(args[0])
-    labels = load_labels(Path(args[1]) if len(args) > 1 else LABELS)
+    labels_path = Path(args[1]) if len(args) > 1 else LABELS
+    labels = load_labels(labels_path)
     transcript = [json.loads(line) for line in (results / "answers.jsonl").read_text().splitlines() if line.strip()]
     # one labels file holds every labelled set; these figures are for the answers of this transcript
     answered = {(r["config"], r["id"]) for r in transcript}
@@ -171,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
     lines = [
         "# Answers: hand labels beside the automatic metrics",
         "",
-        f"{len(labels)} answers labelled by reading each against its passages (eval/datasets/{LABELS.name}); "
+        f"{len(labels)} answers labelled by reading each against its passages (eval/datasets/{labels_path.name}); "
         "faithfulness and citation precision are over the sentences of the answers that did not abstain.",
         "",
         "| configuration | answers | correct (labels) | faithfulness labels / auto | citation precision labels / auto | abstention labels / auto | false abstention labels / auto | degenerate answers (labels) |",

@@ -282,7 +282,7 @@ class Assistant:
         checked = [c for c in claims if c.outcome != "degenerate"]
         kept = sum(c.supported for c in checked)
         if kept < s.verified_min_supported * len(checked):
-            distrust = f"only {kept} of the {len(checked)} sentences the model wrote were found in your notes; these are the notes' own sentences"
+            distrust = f"only {kept} of the {len(checked)} sentences the model wrote {'was' if kept == 1 else 'were'} found in your notes; these are the notes' own sentences"
             yield self._extractive(question, evidence, timings, started, claims=claims, notice="; ".join(filter(None, (notice, distrust))))
             return
         cited = list(dict.fromkeys(c.block for c in claims if c.supported))

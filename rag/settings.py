@@ -108,8 +108,8 @@ class Settings(BaseSettings):
     server_port: int = 8000
     server_device: Literal["auto", "cpu", "cuda"] = "auto"
     server_kv_cache_gb: int = 1
-    # how the CPU server holds the weights; auto: the packaged model as INT8 W8A8 and other models in
-    # bfloat16 when the CPU has bf16 instructions (AVX-512 BF16 or AMX), float32 otherwise (docs/benchmarks.md)
+    # how the CPU server holds the weights; auto: bfloat16 when the CPU has bf16 instructions (AVX-512 BF16
+    # or AMX), float32 otherwise; int8 (W8A8, the packaged model only) is fastest (docs/benchmarks.md)
     server_weights: Literal["auto", "float32", "bfloat16", "int8"] = "auto"
     server_gpu_memory_utilization: float = 0.85
     server_start_timeout: float = 600.0

@@ -69,7 +69,10 @@ def test_models_and_a_completion_with_sources(start_api):
 
 
 def test_streaming_sends_the_checked_answer_then_footnotes_then_sources(start_api, fake):
-    fake.reply = "Batch normalization normalizes the inputs of each layer [9]. It was invented on the moon [1]."
+    fake.reply = (
+        "Batch normalization normalizes the inputs of each layer [9]. "
+        "It helps address the issue of internal covariate shift [1]. It was invented on the moon [1]."
+    )
     client = openai.OpenAI(base_url=start_api(), api_key="unused")
     question = [{"role": "user", "content": "What does batch normalization do?"}]
     chunks = list(client.chat.completions.create(model="notes-rag", messages=question, stream=True))
