@@ -251,7 +251,8 @@ def _stream_answer(pieces, as_json: bool) -> Answer:
                 answer = piece
             elif live is not None:
                 draft.append(piece)
-                live.update(Text("".join(draft), style="dim"), refresh=True)
+                # labelled: a small model's draft can be anything, even the previous answer copied
+                live.update(Text.assemble(("draft, being checked against your notes…\n", "dim italic"), ("".join(draft), "dim")), refresh=True)
     if not as_json:
         out.print(answer.text, highlight=False, markup=False)
         if answer.unsupported and answer.mode == "generated":
@@ -267,17 +268,24 @@ MODE_NOTES = {  # (the LLM not asked, the LLM asked and its reply set aside)
 }
 
 
+def _how_made(answer: Answer) -> None:
+    """How the answer was made, and any notice, under it."""
+    if answer.mode in MODE_NOTES and not answer.error:
+        err.print(f"[dim]({answer.mode}: {MODE_NOTES[answer.mode][bool(answer.claims)]})[/]")
+    if answer.notice:
+        err.print(f"[cyan]note:[/] {escape(answer.notice)}")
+
+
 def _report(answer: Answer, as_json: bool) -> int:
     if as_json:
         _print_json(answer.to_json())
+        if answer.notice:
+            err.print(f"[cyan]note:[/] {escape(answer.notice)}")
     else:
-        if answer.mode in MODE_NOTES and not answer.error:
-            err.print(f"[dim]({answer.mode}: {MODE_NOTES[answer.mode][bool(answer.claims)]})[/]")
         if answer.invalid_citations:
             err.print(f"[yellow]removed citations to blocks that were not given: {answer.invalid_citations}[/]")
         _print_sources(answer)
-    if answer.notice:
-        err.print(f"[cyan]note:[/] {escape(answer.notice)}")
+        _how_made(answer)
     if not answer.llm_used and answer.error:
         err.print(f"[yellow]LLM unavailable — answered from the notes' own sentences only:[/] {escape(answer.error)}")
         return EXIT_LLM_DOWN
@@ -346,6 +354,7 @@ def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None, mode: A
         if not last.error:
             history.append({"role": "assistant", "content": last.text})
             _print_sources(last, cited_only=True)  # the rest of what was retrieved: /sources
+            _how_made(last)
         else:
             _report(last, as_json=False)
             history.pop()  # a failed turn is not part of the conversation

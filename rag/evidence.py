@@ -25,6 +25,9 @@ SECTION_TITLE = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+(?:\w+[ \t]*){1,6}$")
 HEADING_LINE = re.compile(r"^\s*#{1,6}\s")
 CONTINUES = re.compile(r"^(It|Its|This|These|They|Their|That|Such|Thus|Therefore|Hence)\b")
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
+# a question that asks for a formula gets one: a LaTeX line is far from any question in embedding space
+ASKS_FORMULA = re.compile(r"\b(formula|equation|computed?|calculated?)\b", re.IGNORECASE)
+LEAD_IN = re.compile(r"^(let'?s|let us)\s+(consider|look|take|see|walk|go|dive|start)\b", re.IGNORECASE)
 VERB = re.compile(r"\b(is|are|was|were|be|been|can|could|will|would|should|may|might|must|has|have|had|do|does|did|uses?|used|means?|makes?|helps?|gives?|takes?|needs?|requires?)\b", re.IGNORECASE)
 
 # weights of a unit's score; chosen on the dev + test questions (README, "Answers you can trust")
@@ -115,8 +118,12 @@ def split_units(text: str) -> list[str]:
             paragraph.append(line.strip())
     flush()
     # a question the notes ask themselves ("How can batch norm be demonstrated?") or a lead-in
-    # ("Here's what the formula looks like:") answers nothing; a formula line keeps its place
-    return [u for u in units if FORMULA.search(u) or (len(re.findall(r"\w+", u)) >= 3 and not u.rstrip("*_ ").endswith(("?", ":")))]
+    # ("Here's what the formula looks like:", "Let's consider a simplified example…") answers nothing;
+    # a formula line keeps its place
+    return [
+        u for u in units
+        if FORMULA.search(u) or (len(re.findall(r"\w+", u)) >= 3 and not u.rstrip("*_ ").endswith(("?", ":")) and not LEAD_IN.match(u))
+    ]
 
 
 def is_label(text: str) -> bool:
@@ -176,12 +183,14 @@ def select_evidence(question: str, hits: list[Hit], embedder, idf: dict[str, flo
     query, unit_vectors = vectors[0], vectors[1:]
     top = max(h.score for h in hits) or 1.0
     numbers = set(NUMBER.findall(question))
+    wants_formula = bool(ASKS_FORMULA.search(question))
     unit_words = bm25_tokenize([u.text for u in units])
     for u, v, words in zip(units, unit_vectors, unit_words):
         u.similarity = float(v @ query)
         u.overlap = weighted_share(weights, set(words))
         has_numbers = bool(numbers) and numbers <= set(NUMBER.findall(u.text))
-        u.score = W_SIMILARITY * u.similarity + W_OVERLAP * u.overlap + W_PASSAGE * (u.hit.score / top) + W_NUMBERS * has_numbers
+        is_formula = wants_formula and "=" in u.text
+        u.score = W_SIMILARITY * u.similarity + W_OVERLAP * u.overlap + W_PASSAGE * (u.hit.score / top) + W_NUMBERS * (has_numbers or is_formula)
     ranked = sorted(units, key=lambda u: -u.score)
     chosen = ranked[:max_units]
     kept = without_lone_labels(chosen)  # a lone label's place goes to the next sentence

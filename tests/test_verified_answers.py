@@ -68,6 +68,7 @@ def test_split_units_list_items_by_sentence_formula_lines_whole_questions_droppe
             "How can batch norm be demonstrated?",
             "**Why does it help training?**",
             "By an example.",
+            "Let's consider a simplified example to illustrate batch normalization mathematically.",
         ]
     )
     assert split_units(text) == [
@@ -136,9 +137,12 @@ def test_a_topic_label_alone_is_not_evidence_but_a_list_of_them_is(shipped):
         ("What is the formula for scaled dot-product attention?", r"$$ \text{Attention}(Q, K, V) = \text{softmax}\left(\frac{QK^T}{\sqrt{d_k}}\right) V $$"),
     ],
 )
-def test_a_formula_line_is_evidence_whole(shipped, question, formula):
+def test_a_formula_line_is_evidence_whole_and_quoted(shipped, question, formula):
     evidence = shipped.evidence(question, shipped.retrieve(question))
     assert formula in [u.text for b in evidence.blocks for u in b.units]
+    # the fresh held-out labels found formula questions answered with prose around the formula
+    quoted = shipped.ask(question, mode="extractive").text.splitlines()
+    assert any(line.startswith(f"- {formula}") for line in quoted)
 
 
 # ---- abstention -------------------------------------------------------------------------------------

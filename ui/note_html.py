@@ -5,6 +5,7 @@ can run script, load an image or carry a link that is not http(s)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from html import escape
 
@@ -47,6 +48,13 @@ def _markdown() -> MarkdownIt:
     return md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True, renderer=_formula)
 
 
+# \[…\] and \(…\), as the notes also write formulas: Markdown would take "\[" for an escaped "[" and lose
+# the backslash, so they become the $$…$$ and $…$ the formula plugin reads
+DISPLAY_MATH = re.compile(r"\\\[(.+?)\\\]", re.DOTALL)
+INLINE_MATH = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
+
+
 def note_html(text: str) -> str:
+    text = INLINE_MATH.sub(lambda m: f"${m.group(1).strip()}$", DISPLAY_MATH.sub(lambda m: f"$${m.group(1).strip()}$$", text))
     html = _markdown().render(text)
     return nh3.clean(html, tags=HTML | MATHML, attributes=ATTRIBUTES, url_schemes={"http", "https"}, link_rel="noopener noreferrer nofollow")
