@@ -210,7 +210,7 @@ others fall back to templates).
 Where decode time goes: one token took {ms(fp32):.1f} ms in fp32 and {ms(bf16):.1f} ms in bf16, the same work on half
 the bytes, so per token the weights cost {per_mb * 1000:.0f} ms per GB and **{fixed:.1f} ms is fixed**, whatever the
 weights' size: 30 layers of small kernels launched one by one in eager mode, the sampler over a 49,152-word
-vocabulary and vLLM's per-step scheduling in Python. That fixed part caps a single stream at about
+vocabulary and vLLM's per-step scheduling in Python. That fixed part caps a single stream of these float kernels at about
 {1000 / fixed:.0f} tokens/s on this machine even with weights that cost nothing to read; it, not memory bandwidth, is
 what keeps a 135M model far from the bandwidth bound. Batching spreads the fixed part over many streams
 ("Answering" above).

@@ -35,5 +35,5 @@ def related_text(evidence: Evidence, n: int = 3) -> str:
     """What an abstention offers instead: where the notes come closest."""
     if not evidence.hits:
         return NOT_COVERED
-    lines = [f"- {h.source} > {h.heading}" for h in evidence.hits[:n]]
+    lines = [f"- {h.source}:{h.chunk.line_start} > {h.heading}" for h in evidence.hits[:n]]
     return NOT_COVERED + "\nRelated in your notes:\n" + "\n".join(lines)
