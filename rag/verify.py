@@ -28,6 +28,8 @@ PROMPT_ECHO = re.compile(
     re.IGNORECASE,
 )
 # words about the answer rather than about the notes' subject (stemmed, as `_content` gives them)
+# "The answer to your question is: Batch normalization…": the lead-in is talk, the rest is the claim
+ANSWER_LEAD = re.compile(r"^\s*(?:the\s+|my\s+|so,?\s+)?(?:short\s+)?answer(?:\s+to\s+your\s+question)?(?:\s+is)?\s*:\s*", re.IGNORECASE)
 TALK = {"answer", "question", "note", "follow", "inform", "user", "ask", "your", "from", "here"}
 
 
@@ -116,6 +118,11 @@ def supports(sentence: str, question: str, heading: str, text: str, embedder, ca
     return support(clean, embedder.embed([clean])[0], _content(question), cache[heading, text])[0]
 
 
+def _without_lead(sentence: str) -> str:
+    rest = ANSWER_LEAD.sub("", sentence)
+    return rest[:1].upper() + rest[1:] if rest != sentence else sentence
+
+
 def verify(text: str, evidence: Evidence, embedder, prompt_text: str = "") -> list[Claim]:
     """The verdict on each sentence of `text`; `prompt_text` is what the model was told (not the notes),
     which it must not say back."""
@@ -125,7 +132,7 @@ def verify(text: str, evidence: Evidence, embedder, prompt_text: str = "") -> li
     headings = {" ".join(_words(part)) for b in blocks for part in [b.heading, *b.hit.chunk.heading_path]}
     passages = [passage(b.heading, b.hit.text, embedder) for b in blocks]
     sentences = split_sentences(text)
-    plain = [strip_citations(s) for s in sentences]
+    plain = [_without_lead(strip_citations(s)) for s in sentences]
     vectors = embedder.embed(plain) if plain else np.zeros((0, 1))
     claims: list[Claim] = []
     seen: set[str] = set()

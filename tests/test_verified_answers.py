@@ -223,6 +223,12 @@ def test_a_missing_citation_is_added(shipped):
     assert answer.text == f"{DEFINITION} [1]."
 
 
+def test_an_answer_lead_in_is_taken_off_the_sentence_it_opens(shipped):
+    with FakeLLM(f"The answer to your question is: {DEFINITION} [1].") as llm:
+        answer = served(shipped, llm).ask(BATCHNORM)
+    assert outcomes(answer) == [("supported", 1)] and answer.text == f"{DEFINITION} [1]."
+
+
 def test_an_invented_sentence_is_dropped_and_listed(shipped):
     with FakeLLM(f"{DEFINITION} [1]. {INVENTED} [1].") as llm:
         answer = served(shipped, llm, verified_min_supported=0.5).ask(BATCHNORM)
