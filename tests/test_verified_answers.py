@@ -163,6 +163,8 @@ def test_questions_the_notes_do_not_cover_abstain_without_the_llm(shipped, quest
     assert answer.mode == "abstained" and not answer.llm_used and answer.error is None
     assert answer.text.startswith(NOT_COVERED)
     assert "Related in your notes:" in answer.text and answer.sources and not any(s.cited for s in answer.sources)
+    related = answer.text.split("Related in your notes:\n")[1].splitlines()
+    assert related and all(re.match(r"- [\w.-]+\.(md|txt):\d+ > ", line) for line in related)  # opens at the line, like every source
     assert answer.coverage < shipped.settings.abstain_below
 
 
