@@ -33,6 +33,11 @@ if TYPE_CHECKING:
     from rag.note_files import NoteText
 
 
+def _joined(*notices: str | None) -> str | None:
+    """Notices for the user, in one line; None when there are none."""
+    return "; ".join(n for n in notices if n) or None
+
+
 class Assistant:
     def __init__(self, notes_dir: str | Path | None = None, index_dir: str | Path | None = None, settings: Settings | None = None, **overrides):
         given = {k: v for k, v in {"notes_dir": notes_dir, "index_dir": index_dir, **overrides}.items() if v is not None}
@@ -262,7 +267,7 @@ class Assistant:
         if truncated:
             reply = cut_to_last_sentence(reply) or reply  # a fragment is kept when no sentence was finished
         cut_note = f"the answer reached llm_max_tokens ({s.llm_max_tokens}); its unfinished last sentence was left out" if truncated else None
-        notice = "; ".join(n for n in (note, cut_note) if n) or None
+        notice = _joined(note, cut_note)
         if evidence is None:
             yield self._raw(question, reply, blocks, timings, started, error, notice, truncated)
             return
@@ -277,13 +282,13 @@ class Assistant:
                 yield self._abstained(question, evidence, timings, started, claims=claims, notice=notice)
             else:
                 fallback = "nothing the model wrote could be checked against your notes; these are the notes' own sentences"
-                yield self._extractive(question, evidence, timings, started, claims=claims, notice="; ".join(filter(None, (notice, fallback))))
+                yield self._extractive(question, evidence, timings, started, claims=claims, notice=_joined(notice, fallback))
             return
         checked = [c for c in claims if c.outcome != "degenerate"]
         kept = sum(c.supported for c in checked)
         if kept < s.verified_min_supported * len(checked):
             distrust = f"only {kept} of the {len(checked)} sentences the model wrote {'was' if kept == 1 else 'were'} found in your notes; these are the notes' own sentences"
-            yield self._extractive(question, evidence, timings, started, claims=claims, notice="; ".join(filter(None, (notice, distrust))))
+            yield self._extractive(question, evidence, timings, started, claims=claims, notice=_joined(notice, distrust))
             return
         cited = list(dict.fromkeys(c.block for c in claims if c.supported))
         yield self._from_evidence(question, evidence, timings, started, "generated", text, cited, claims=claims, error=error, notice=notice, truncated=truncated)

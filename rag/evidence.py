@@ -11,8 +11,6 @@ import math
 import re
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from rag.types import Hit
 
 # A line that stands on its own: a list item, a formula or worked-example line, a table row.
@@ -80,7 +78,6 @@ class Evidence:
     units: list[Unit] = field(default_factory=list)  # every unit of every hit, scored
     coverage: float = 0.0  # idf-weighted share of the question's terms found in the passages
     best_similarity: float = 0.0  # the best unit's cosine with the question
-    unit_vectors: np.ndarray | None = None  # rows match `units`, for verification
 
     @property
     def score(self) -> float:
@@ -210,5 +207,4 @@ def select_evidence(question: str, hits: list[Hit], embedder, idf: dict[str, flo
         units=units,
         coverage=coverage,
         best_similarity=max(u.similarity for u in units),
-        unit_vectors=unit_vectors,
     )

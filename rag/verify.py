@@ -27,9 +27,9 @@ PROMPT_ECHO = re.compile(
     r"the notes above|<\/?notes>|question:|rules:|as an ai|i am an ai|block \[?\d)",
     re.IGNORECASE,
 )
-# words about the answer rather than about the notes' subject (stemmed, as `_content` gives them)
 # "The answer to your question is: Batch normalization…": the lead-in is talk, the rest is the claim
 ANSWER_LEAD = re.compile(r"^\s*(?:the\s+|my\s+|so,?\s+)?(?:short\s+)?answer(?:\s+to\s+your\s+question)?(?:\s+is)?\s*:\s*", re.IGNORECASE)
+# words about the answer rather than about the notes' subject (stemmed, as `_content` gives them)
 TALK = {"answer", "question", "note", "follow", "inform", "user", "ask", "your", "from", "here"}
 
 
