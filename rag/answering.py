@@ -31,6 +31,18 @@ def extractive_text(evidence: Evidence, n_units: int = 3) -> tuple[str, list[int
     return EXTRACTIVE_LEAD + "\n" + "\n".join(lines), cited
 
 
+# how an answer not in the model's words was made: (the LLM not asked, the LLM asked and its reply set aside)
+HOW_MADE = {
+    "extractive": ("the notes' own sentences, no LLM", "the notes' own sentences in place of the model's reply"),
+    "abstained": ("decided from retrieval, no LLM", "nothing the model wrote was found in your notes"),
+}
+
+
+def how_made(mode: str, claims: list) -> str | None:
+    """One line for an extractive or abstained answer, as the CLI and the browser app say it."""
+    return HOW_MADE[mode][bool(claims)] if mode in HOW_MADE else None
+
+
 def related_text(evidence: Evidence, n: int = 3) -> str:
     """What an abstention offers instead: where the notes come closest."""
     if not evidence.hits:

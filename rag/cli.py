@@ -262,16 +262,13 @@ def _stream_answer(pieces, as_json: bool) -> Answer:
     return answer
 
 
-MODE_NOTES = {  # (the LLM not asked, the LLM asked and its reply set aside)
-    "extractive": ("the notes' own sentences, no LLM", "the notes' own sentences in place of the model's reply"),
-    "abstained": ("decided from retrieval, no LLM", "nothing the model wrote was found in your notes"),
-}
+def _how_made(answer: Answer, with_mode: bool = True) -> None:
+    """How the answer was made (not under --json, which says it), and any notice, under it."""
+    from rag.answering import how_made
 
-
-def _how_made(answer: Answer) -> None:
-    """How the answer was made, and any notice, under it."""
-    if answer.mode in MODE_NOTES and not answer.error:
-        err.print(f"[dim]({answer.mode}: {MODE_NOTES[answer.mode][bool(answer.claims)]})[/]")
+    line = how_made(answer.mode, answer.claims)
+    if with_mode and line and not answer.error:
+        err.print(f"[dim]({answer.mode}: {line})[/]")
     if answer.notice:
         err.print(f"[cyan]note:[/] {escape(answer.notice)}")
 
@@ -279,13 +276,11 @@ def _how_made(answer: Answer) -> None:
 def _report(answer: Answer, as_json: bool) -> int:
     if as_json:
         _print_json(answer.to_json())
-        if answer.notice:
-            err.print(f"[cyan]note:[/] {escape(answer.notice)}")
     else:
         if answer.invalid_citations:
             err.print(f"[yellow]removed citations to blocks that were not given: {answer.invalid_citations}[/]")
         _print_sources(answer)
-        _how_made(answer)
+    _how_made(answer, with_mode=not as_json)
     if not answer.llm_used and answer.error:
         err.print(f"[yellow]LLM unavailable — answered from the notes' own sentences only:[/] {escape(answer.error)}")
         return EXIT_LLM_DOWN

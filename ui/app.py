@@ -10,6 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from ingest.store import IndexProblem
+from rag.answering import how_made
 from rag.assistant import Assistant
 from rag.interview.session import DIFFICULTIES, MODES, InterviewError
 from rag.settings import LOOPBACK
@@ -119,9 +120,9 @@ class App:
         elif answer.error:
             lines = [f"**The answer stopped early:** {escape(answer.error)}"]
         elif answer.mode == "abstained":
-            lines = ["**Your notes don't cover this** (decided from what retrieval found; no LLM was asked). The closest passages are below."]
+            lines = [f"**Your notes don't cover this** ({how_made(answer.mode, answer.claims)}). The closest passages are below."]
         elif answer.mode == "extractive":
-            lines = ["**Answered with your notes' own sentences** (extractive; highlighted in the sources)."]
+            lines = [f"**Extractive answer:** {how_made(answer.mode, answer.claims)} (highlighted in the sources)."]
         else:
             lines = ["Every sentence was checked against your notes; the highlighted sentences in the sources are what it was drawn from."]
         if answer.unsupported and answer.mode == "generated":
