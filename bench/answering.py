@@ -42,7 +42,8 @@ def rag_prompts(assistant: Assistant, n: int) -> list[list[dict]]:
     return prompts
 
 
-async def _vllm_one(client, model: str, messages: list[dict], tokens: int) -> tuple[float, float, int]:
+async def timed_request(client, model: str, messages: list[dict], tokens: int) -> tuple[float, float, int]:
+    """One streamed request that generates exactly `tokens`: seconds to the first token, to the end, pieces."""
     started = time.perf_counter()
     first = None
     count = 0
@@ -63,7 +64,7 @@ async def vllm_run(base_url: str, model: str, prompts: list[list[dict]], tokens:
     batch = [prompts[i % len(prompts)] for i in range(concurrency)]
     async with AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=600) as client:
         started = time.perf_counter()
-        results = await asyncio.gather(*[_vllm_one(client, model, m, tokens) for m in batch])
+        results = await asyncio.gather(*[timed_request(client, model, m, tokens) for m in batch])
         wall = time.perf_counter() - started
     return {
         "ttft": statistics.median(r[0] for r in results),

@@ -15,7 +15,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bench.answering import memory_bandwidth_gbs
+from bench.answering import memory_bandwidth_gbs, timed_request
 from eval.dataset import load_questions
 from eval.labels import quote_recall
 from rag import Assistant, Settings, server
@@ -43,38 +43,22 @@ def configs() -> list[Config]:
     ]
 
 
-async def _one(client, model: str, messages: list[dict], max_tokens: int, ignore_eos: bool) -> tuple[float, float, int]:
-    started = time.perf_counter()
-    first = None
-    count = 0
-    extra = {"ignore_eos": True, "min_tokens": max_tokens} if ignore_eos else {}
-    stream = await client.chat.completions.create(
-        model=model, messages=messages, max_tokens=max_tokens, temperature=0.0, stream=True, extra_body=extra,
-        stream_options={"include_usage": True},
-    )
-    async for event in stream:
-        if event.choices and event.choices[0].delta.content:
-            first = first or time.perf_counter() - started
-        if event.usage:
-            count = event.usage.completion_tokens
-    return first or 0.0, time.perf_counter() - started, count
-
-
 def _measure(base_url: str, model: str, prompts: list[list[dict]], decode_tokens: int) -> dict:
     from openai import AsyncOpenAI
 
     async def go():
         async with AsyncOpenAI(base_url=base_url, api_key="EMPTY", timeout=600) as client:
-            await _one(client, model, [{"role": "user", "content": "Say hello."}], 8, False)
+            await timed_request(client, model, [{"role": "user", "content": "Say hello."}], 8)
             prefill, decode = [], []
             for messages in prompts:
                 time.sleep(IDLE_AFTER_REQUEST)
-                first, _, _ = await _one(client, model, messages, 1, False)
+                first, _, _ = await timed_request(client, model, messages, 1)
                 prefill.append(first)
             for messages in prompts[:3]:
                 time.sleep(IDLE_AFTER_REQUEST)
-                first, total, count = await _one(client, model, messages, decode_tokens, True)
-                decode.append((count - 1) / (total - first))
+                # exactly decode_tokens are generated (ignore_eos, min_tokens); after the first, the decode
+                first, total, _ = await timed_request(client, model, messages, decode_tokens)
+                decode.append((decode_tokens - 1) / (total - first))
             return prefill, decode
 
     prefill, decode = asyncio.run(go())
