@@ -23,22 +23,38 @@ PARTS = ("ingest", "sync", "retrieval", "answering", "answer-modes", "decode", "
 
 
 def machine() -> str:
-    cpu = next((l.split(":", 1)[1].strip() for l in Path("/proc/cpuinfo").read_text().splitlines() if l.startswith("model name")), platform.processor())
-    mem = int(next(l.split()[1] for l in Path("/proc/meminfo").read_text().splitlines() if l.startswith("MemTotal"))) / 2**20
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    mem = (
+        int(
+            next(
+                line.split()[1]
+                for line in Path("/proc/meminfo").read_text().splitlines()
+                if line.startswith("MemTotal")
+            )
+        )
+        / 2**20
+    )
     return f"{os.cpu_count()} cores ({cpu}), {mem:.0f} GiB RAM, no GPU"
 
 
 def ingest_section(r: dict) -> str:
     return f"""## Ingest
 
-Shipped notes ({r['files']} files, {r['chunks']} chunks), default embedding model (all-MiniLM-L6-v2 on the CPU).
+Shipped notes ({r["files"]} files, {r["chunks"]} chunks), default embedding model (all-MiniLM-L6-v2 on the CPU).
 
 | | time |
 |---|---|
-| full build (read, chunk, embed, write) | {r['full_s']:.1f} s = **{r['chunks_per_s']:.0f} chunks/s** |
-| no-op re-ingest, in process | {1000 * r['noop_s']:.0f} ms |
-| no-op re-ingest, `rag ingest` wall time (process start included; target < 2 s) | **{r['noop_cli_s']:.2f} s** |
-| re-ingest after one changed file ({r['changed_embedded']} file embedded again) | {r['changed_s']:.1f} s |
+| full build (read, chunk, embed, write) | {r["full_s"]:.1f} s = **{r["chunks_per_s"]:.0f} chunks/s** |
+| no-op re-ingest, in process | {1000 * r["noop_s"]:.0f} ms |
+| no-op re-ingest, `rag ingest` wall time (process start included; target < 2 s) | **{r["noop_cli_s"]:.2f} s** |
+| re-ingest after one changed file ({r["changed_embedded"]} file embedded again) | {r["changed_s"]:.1f} s |
 """
 
 
@@ -48,16 +64,19 @@ def retrieval_section(r: dict) -> str:
         f, h = row["flat"], row["hnsw"]
         fb, hb = f["bytes_per_chunk"], h["bytes_per_chunk"]
         rows.append(
-            f"| {row['chunks']:,} | {f['p50_ms']:.1f} | {f['p95_ms']:.1f} | {h['p50_ms']:.1f} | {h['p95_ms']:.1f} | {h['dense_recall@10']:.3f} / {h['origin_recall@10']:.3f} | {h['same_top5_origin']:.3f} "
-            f"| {f['build_s']:.1f} / {h['build_s']:.1f} | {fb['dense']:.0f} / {hb['dense']:.0f} | {fb['bm25']:.0f} | {fb['text']:.0f} |"
+            f"| {row['chunks']:,} | {f['p50_ms']:.1f} | {f['p95_ms']:.1f} | {h['p50_ms']:.1f} | "
+            f"{h['p95_ms']:.1f} | {h['dense_recall@10']:.3f} / {h['origin_recall@10']:.3f} | "
+            f"{h['same_top5_origin']:.3f} "
+            f"| {f['build_s']:.1f} / {h['build_s']:.1f} | {fb['dense']:.0f} / {hb['dense']:.0f} | "
+            f"{fb['bm25']:.0f} | {fb['text']:.0f} |"
         )
     return f"""## Retrieval at scale
 
-The whole `retrieve` call (embed and tokenize the question, FAISS, BM25, both scores for all {r['candidates']} candidates per
-retriever, weighted fusion), p50 / p95 over {r['questions']} dev questions x 2, on synthetic corpora built from the shipped notes
+The whole `retrieve` call (embed and tokenize the question, FAISS, BM25, both scores for all {r["candidates"]} candidates per
+retriever, weighted fusion), p50 / p95 over {r["questions"]} dev questions x 2, on synthetic corpora built from the shipped notes
 (`bench/retrieval.py`: each chunk is a real chunk plus a sentence of another, its vector a noisy mix of the two
 real vectors). HNSW: M=32, efConstruction=80, efSearch=64. Recall columns: HNSW's dense top-10 against the exact
-index's, counted by chunk and by the real chunk each synthetic one was made from (a corpus grown from {r['real_chunks']} real
+index's, counted by chunk and by the real chunk each synthetic one was made from (a corpus grown from {r["real_chunks"]} real
 chunks holds thousands of near-copies of each, and which copies are nearest is noise, so the first number
 understates HNSW; the second says whether it finds the right material), and the share of the final fused top-5's
 real chunks that HNSW retrieval keeps. Memory per chunk, in bytes: the FAISS index
@@ -89,7 +108,13 @@ def plot(r: dict) -> None:
         ax.plot(sizes, [row[kind]["p95_ms"] for row in r["rows"]], style, label=f"{kind} p95")
         ax.plot(sizes, [row[kind]["p50_ms"] for row in r["rows"]], style, alpha=0.4, label=f"{kind} p50")
     ax.axhline(50, color="grey", linestyle=":", label="50 ms target")
-    ax.set(xscale="log", yscale="log", xlabel="chunks", ylabel="retrieve latency (ms)", title="Whole retrieve call, 2-core CPU")
+    ax.set(
+        xscale="log",
+        yscale="log",
+        xlabel="chunks",
+        ylabel="retrieve latency (ms)",
+        title="Whole retrieve call, 2-core CPU",
+    )
     ax.legend()
     fig.tight_layout()
     fig.savefig(PLOT, dpi=110)
@@ -156,10 +181,20 @@ def main() -> None:
 
         text = stamped(startup.section(startup.run()))
         sections[text.splitlines()[0]] = text
-    order = ["## Start-up: what a command costs", "## Start-up: before and after, side by side", "## Ingest", "## Staleness check", "## Retrieval at scale", "## Answering: vLLM vs Hugging Face `generate`", "## Answer modes end to end", "## Decode and prefill: vLLM CPU options"]
+    order = [
+        "## Start-up: what a command costs",
+        "## Start-up: before and after, side by side",
+        "## Ingest",
+        "## Staleness check",
+        "## Retrieval at scale",
+        "## Answering: vLLM vs Hugging Face `generate`",
+        "## Answer modes end to end",
+        "## Decode and prefill: vLLM CPU options",
+    ]
     body = "\n".join(sections[k] for k in sorted(sections, key=lambda k: order.index(k) if k in order else 99))
     REPORT.write_text(
-        "# Benchmarks\n\nAll of it: `make bench` (`python -m bench`); one part: `python -m bench --only ingest|sync|retrieval|answering|answer-modes|decode|startup`.\n"
+        "# Benchmarks\n\nAll of it: `make bench` (`python -m bench`); one part: `python -m bench --only "
+        "ingest|sync|retrieval|answering|answer-modes|decode|startup`.\n"
         f"Machine: {machine()}.\n\n{body}"
     )
     print(REPORT.read_text())

@@ -12,7 +12,8 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from eval.dataset import load_questions
-from rag import Assistant, Settings, server
+from rag import Assistant, Settings
+from rag.llm import vllm_server as server
 
 REPO = Path(__file__).resolve().parent.parent
 MODES = ("raw", "verified", "extractive")
@@ -46,12 +47,13 @@ def _median(rows: list[dict], key: str) -> str:
 
 def section(r: dict) -> str:
     rows = "\n".join(
-        f"| {m} | {_median(r['timings'][m], 'retrieve')} | {_median(r['timings'][m], 'first_token')} | {_median(r['timings'][m], 'total')} |"
+        f"| {m} | {_median(r['timings'][m], 'retrieve')} | {_median(r['timings'][m], 'first_token')} | "
+        f"{_median(r['timings'][m], 'total')} |"
         for m in MODES
     )
     return f"""## Answer modes end to end
 
-`Assistant.ask` on the first {r['questions']} answerable held-out questions, one at a time, each question in every
+`Assistant.ask` on the first {r["questions"]} answerable held-out questions, one at a time, each question in every
 mode in turn against one fresh local vLLM server (the `rag serve` defaults); medians. `raw` sends the
 five retrieved passages whole (the answer path before evidence selection); `verified` sends the
 evidence sentences and checks every sentence it gets back; `extractive` never asks the LLM.

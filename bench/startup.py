@@ -55,13 +55,23 @@ def ask_wall(question: str, index: Path, notes: Path) -> dict:
     import json
 
     cpu, started = _children_cpu(), time.perf_counter()
-    done = subprocess.run([RAG, "ask", question, "--index", str(index), "--notes", str(notes), "--no-autostart", "--json"],
-                          capture_output=True, text=True, cwd=REPO)
+    done = subprocess.run(
+        [RAG, "ask", question, "--index", str(index), "--notes", str(notes), "--no-autostart", "--json"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
     total = time.perf_counter() - started
     timings = json.loads(done.stdout)["timings"]
     before_answer = total - timings["total"]
     first = before_answer + timings["first_token"] if "first_token" in timings else float("nan")
-    return {"first": first, "total": total, "cpu": _children_cpu() - cpu, "exit": done.returncode, "mode": json.loads(done.stdout)["mode"]}
+    return {
+        "first": first,
+        "total": total,
+        "cpu": _children_cpu() - cpu,
+        "exit": done.returncode,
+        "mode": json.loads(done.stdout)["mode"],
+    }
 
 
 def _own_cpu() -> float:
@@ -74,13 +84,21 @@ def embedding_backends(a: Assistant) -> dict:
 
     texts = [c.embed_text for c in a.index.chunks]
     result = {"chunks": len(texts)}
-    for name, embedder in (("onnx", a.embedder), ("sentence-transformers", Embedder(resolve_model(PACKAGED_EMBEDDING)))):
+    for name, embedder in (
+        ("onnx", a.embedder),
+        ("sentence-transformers", Embedder(resolve_model(PACKAGED_EMBEDDING))),
+    ):
         started, cpu = time.perf_counter(), _own_cpu()
         embedder.embed(["warm up"])
         load, load_cpu = time.perf_counter() - started, _own_cpu() - cpu
         started, cpu = time.perf_counter(), _own_cpu()
         embedder.embed(texts)
-        result[name] = {"load": load, "load_cpu": load_cpu, "embed": time.perf_counter() - started, "embed_cpu": _own_cpu() - cpu}
+        result[name] = {
+            "load": load,
+            "load_cpu": load_cpu,
+            "embed": time.perf_counter() - started,
+            "embed_cpu": _own_cpu() - cpu,
+        }
     return result
 
 
@@ -111,29 +129,37 @@ def section(r: dict) -> str:
     wall = statistics.median(x["wall"] for x in retrieve)
     cpu = statistics.median(x["cpu"] for x in retrieve)
     rows = [
-        f"| `rag --help` | {BEFORE['--help']} | {r['help']['best']:.2f} / {r['help']['wall']:.2f} s | **{r['help']['cpu']:.2f} s** | < 0.5 s |",
-        f"| `rag status` | {BEFORE['status']} | {r['status']['best']:.2f} / {r['status']['wall']:.2f} s | **{r['status']['cpu']:.2f} s** | < 0.5 s |",
-        f"| `rag retrieve \"QUESTION\"` ({len(retrieve)} questions x 3) | {BEFORE['retrieve']} | {min(x['best'] for x in retrieve):.2f} / {wall:.2f} s | **{cpu:.2f} s** | < 1 s |",
+        f"| `rag --help` | {BEFORE['--help']} | {r['help']['best']:.2f} / {r['help']['wall']:.2f} s | "
+        f"**{r['help']['cpu']:.2f} s** | < 0.5 s |",
+        f"| `rag status` | {BEFORE['status']} | {r['status']['best']:.2f} / {r['status']['wall']:.2f} s | "
+        f"**{r['status']['cpu']:.2f} s** | < 0.5 s |",
+        f'| `rag retrieve "QUESTION"` ({len(retrieve)} questions x 3) | {BEFORE["retrieve"]} | '
+        f"{min(x['best'] for x in retrieve):.2f} / {wall:.2f} s | **{cpu:.2f} s** | < 1 s |",
     ]
     if r.get("ask"):
         asks = r["ask"]
         rows += [
-            f"| `rag ask`, the model's first token ({len(asks)} questions) | {BEFORE['ask_first']} | {min(x['first'] for x in asks):.2f} / {statistics.median(x['first'] for x in asks):.2f} s | | < 2 s |",
-            f"| `rag ask`, whole answer | {BEFORE['ask_total']} | {min(x['total'] for x in asks):.2f} / {statistics.median(x['total'] for x in asks):.2f} s | {statistics.median(x['cpu'] for x in asks):.2f} s (this process; the server's work not counted) | < 5 s |",
+            f"| `rag ask`, the model's first token ({len(asks)} questions) | {BEFORE['ask_first']} | "
+            f"{min(x['first'] for x in asks):.2f} / {statistics.median(x['first'] for x in asks):.2f} s | | < 2 s |",
+            f"| `rag ask`, whole answer | {BEFORE['ask_total']} | {min(x['total'] for x in asks):.2f} / "
+            f"{statistics.median(x['total'] for x in asks):.2f} s | "
+            f"{statistics.median(x['cpu'] for x in asks):.2f} s (this process; the server's work not counted) | < 5 s |",
         ]
     else:
-        rows.append(f"| `rag ask` | {BEFORE['ask_total']} | not measured: no server answered at {r['server_url']} | | |")
+        rows.append(
+            f"| `rag ask` | {BEFORE['ask_total']} | not measured: no server answered at {r['server_url']} | | |"
+        )
     b = r["backends"]
     onnx, st = b["onnx"], b["sentence-transformers"]
     return f"""## Start-up: what a command costs
 
 Each command in a new process, as a user types it (interpreter start, imports, model load, the work): wall
 time, and the CPU time the process used, which other work on the machine does not inflate. The index is the
-shipped notes'. `rag ask --json` runs against the server already up at {r['server_url']} (`--no-autostart`),
+shipped notes'. `rag ask --json` runs against the server already up at {r["server_url"]} (`--no-autostart`),
 timed to its exit and to the model's first token: the time the process spent before its answer began (wall
 minus the answer's own `timings.total`) plus the answer's `timings.first_token`; on a terminal the draft
-starts to show then, and the checked answer replaces it at the end. The machine's load average was {r['load']:.1f} at the
-start and {r['load_after']:.1f} at the end (2 cores: above 2, other processes were competing for them).
+starts to show then, and the checked answer replaces it at the end. The machine's load average was {r["load"]:.1f} at the
+start and {r["load_after"]:.1f} at the end (2 cores: above 2, other processes were competing for them).
 "Before": issue #15's figures, on the same machine.
 
 | command | before (wall) | now, wall: best / median | now, CPU | goal (wall) |
@@ -146,12 +172,12 @@ package import each module where it is used, and bm25s is imported without numba
 do not use). The ONNX graph is exported once by `rag model prepare`, or by the first process that needs it
 (about 15 s).
 
-Embedding the {b['chunks']} shipped chunks in one process, after loading the model:
+Embedding the {b["chunks"]} shipped chunks in one process, after loading the model:
 
 | backend | load, wall / CPU | embed all chunks, wall / CPU | chunks per CPU-second |
 |---|---|---|---|
-| ONNX (onnxruntime, default for the packaged model) | {onnx['load']:.1f} / {onnx['load_cpu']:.1f} s | {onnx['embed']:.1f} / {onnx['embed_cpu']:.1f} s | **{b['chunks'] / onnx['embed_cpu']:.0f}** |
-| sentence-transformers (torch) | {st['load']:.1f} / {st['load_cpu']:.1f} s | {st['embed']:.1f} / {st['embed_cpu']:.1f} s | {b['chunks'] / st['embed_cpu']:.0f} |
+| ONNX (onnxruntime, default for the packaged model) | {onnx["load"]:.1f} / {onnx["load_cpu"]:.1f} s | {onnx["embed"]:.1f} / {onnx["embed_cpu"]:.1f} s | **{b["chunks"] / onnx["embed_cpu"]:.0f}** |
+| sentence-transformers (torch) | {st["load"]:.1f} / {st["load_cpu"]:.1f} s | {st["embed"]:.1f} / {st["embed_cpu"]:.1f} s | {b["chunks"] / st["embed_cpu"]:.0f} |
 
 Both give the same vectors (cosine >= 0.999 on every shipped chunk, `tests/test_speed.py`), so ingest uses
 ONNX too, and an index embedded by either stays valid.

@@ -53,29 +53,52 @@ def curve(name: str, scored: list[tuple[bool, float]]) -> AbstentionCurve:
     return AbstentionCurve(name, len(answerable), len(unanswerable), points)
 
 
-def write_abstention_report(curves: list[AbstentionCurve], thresholds: dict[str, float], out: Path, command: str = "") -> list[Path]:
+def write_abstention_report(
+    curves: list[AbstentionCurve], thresholds: dict[str, float], out: Path, command: str = ""
+) -> list[Path]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "abstention.json").write_text(json.dumps({"thresholds": thresholds, "curves": [asdict(c) for c in curves]}, indent=1))
-    lines = ["# Abstention", "", "Unanswerable questions refused (abstention) against answerable ones refused (false abstention)."]
+    (out / "abstention.json").write_text(
+        json.dumps({"thresholds": thresholds, "curves": [asdict(c) for c in curves]}, indent=1)
+    )
+    lines = [
+        "# Abstention",
+        "",
+        "Unanswerable questions refused (abstention) against answerable ones refused (false abstention).",
+    ]
     if command:
         lines.append(f"Command: `{command}`.")
-    lines += ["", "| questions | answerable | unanswerable | " + " | ".join(f"{k} {v}" for k, v in thresholds.items()) + " |", "|---|---|---|" + "---|" * len(thresholds)]
+    lines += [
+        "",
+        "| questions | answerable | unanswerable | " + " | ".join(f"{k} {v}" for k, v in thresholds.items()) + " |",
+        "|---|---|---|" + "---|" * len(thresholds),
+    ]
     for c in curves:
-        cells = [f"abstention {c.at(v)['abstention']:.2f}, false {c.at(v)['false_abstention']:.2f}" for v in thresholds.values()]
+        cells = [
+            f"abstention {c.at(v)['abstention']:.2f}, false {c.at(v)['false_abstention']:.2f}"
+            for v in thresholds.values()
+        ]
         lines.append(f"| {c.name} | {c.answerable} | {c.unanswerable} | " + " | ".join(cells) + " |")
     (out / "abstention.md").write_text("\n".join(lines) + "\n")
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for c in curves:
-        ax.plot([p["false_abstention"] for p in c.points], [p["abstention"] for p in c.points], marker=".", label=c.name)
+        ax.plot(
+            [p["false_abstention"] for p in c.points], [p["abstention"] for p in c.points], marker=".", label=c.name
+        )
         for label, value in thresholds.items():
             p = c.at(value)
-            ax.annotate(f"{label} {value}", (p["false_abstention"], p["abstention"]), fontsize=7, xytext=(4, -10), textcoords="offset points")
+            ax.annotate(
+                f"{label} {value}",
+                (p["false_abstention"], p["abstention"]),
+                fontsize=7,
+                xytext=(4, -10),
+                textcoords="offset points",
+            )
             ax.plot([p["false_abstention"]], [p["abstention"]], "ko", markersize=4)
     ax.axvline(0.1, color="grey", linestyle=":", linewidth=1)
     ax.axhline(0.8, color="grey", linestyle=":", linewidth=1)

@@ -1,7 +1,7 @@
 """Answer quality: faithfulness, relevance, correctness, citations and abstention.
 
 Without a judge model every score is a documented proxy, checked against hand labels (eval/labels.py):
-- a sentence is *supported* by a block by the verifier's rule (`rag.verify.support`); the first proxy
+- a sentence is *supported* by a block by the verifier's rule (`rag.answer.verify.support`); the first proxy
   (`overlap_proxy`: cosine >= SUPPORT_COSINE or half the content words) is kept for comparison;
 - relevance is the cosine between question and answer;
 - correctness is token F1, ROUGE-L (rouge-score) and embedding cosine against the reference answer.
@@ -14,14 +14,14 @@ from __future__ import annotations
 import re
 import statistics
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 
 from eval.dataset import Question
-from rag.answering import EXTRACTIVE_LEAD
-from rag.citations import CITATION, SENTENCE
+from rag.answer.citations import CITATION, SENTENCE
+from rag.answer.compose import EXTRACTIVE_LEAD
 
 SUPPORT_COSINE = 0.6
 ABSTAIN = re.compile(
@@ -52,7 +52,11 @@ def token_f1(prediction: str, reference: str) -> float:
 def rouge_l(prediction: str, reference: str) -> float:
     from rouge_score import rouge_scorer
 
-    return rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True).score(reference, CITATION.sub("", prediction))["rougeL"].fmeasure
+    return (
+        rouge_scorer.RougeScorer(["rougeL"], use_stemmer=True)
+        .score(reference, CITATION.sub("", prediction))["rougeL"]
+        .fmeasure
+    )
 
 
 def abstains(text: str) -> bool:
@@ -79,16 +83,21 @@ class Support:
     def __init__(self, embedder, judge: Callable[[str, str], bool] | None = None):
         self.embedder = embedder
         self.judge = judge
-        self.passages: dict = {}  # unit vectors of each passage seen, for `rag.verify.supports`
+        self.passages: dict = {}  # unit vectors of each passage seen, for `rag.answer.verify.supports`
 
     @property
     def method(self) -> str:
-        return "judge model" if self.judge else "the verifier's rule (numbers in the passage, cosine >= 0.6 with one of its sentences, at most one new content word)"
+        return (
+            "judge model"
+            if self.judge
+            else "the verifier's rule (numbers in the passage, cosine >= 0.6 with one of its sentences, at "
+            "most one new content word)"
+        )
 
     def __call__(self, sentence: str, passage: str, question: str = "", heading: str = "") -> bool:
         if self.judge:
             return self.judge(sentence, passage)
-        from rag.verify import supports
+        from rag.answer.verify import supports
 
         return supports(sentence, question, heading, passage, self.embedder, self.passages)
 
@@ -96,8 +105,11 @@ class Support:
 def llm_judge(client) -> Callable[[str, str], bool]:
     def judge(sentence: str, passage: str) -> bool:
         prompt = (
-            "Passage:\n" + passage + "\n\nStatement: " + sentence +
-            "\n\nIs the statement supported by the passage? Answer with one word: yes or no."
+            "Passage:\n"
+            + passage
+            + "\n\nStatement: "
+            + sentence
+            + "\n\nIs the statement supported by the passage? Answer with one word: yes or no."
         )
         reply = client.complete([{"role": "user", "content": prompt}], temperature=0.0, max_tokens=3)
         return reply.strip().lower().startswith("yes")
@@ -120,14 +132,20 @@ class AnswerScore:
     abstained: bool
     seconds: float = 0.0
     mode: str = "generated"  # how the answer was made: generated | extractive | abstained
-    record: dict = field(default_factory=dict)  # the answer as the API gives it, passages included: what labels are made from
+    record: dict = field(
+        default_factory=dict
+    )  # the answer as the API gives it, passages included: what labels are made from
 
 
 def score_answer(q: Question, answer, support: Support) -> AnswerScore:
     raw_sentences = sentences(answer.text)
     blocks = {s.n: s.text for s in answer.sources}
     headings = {s.n: f"{s.source} > {s.heading}" for s in answer.sources}
-    supported = [any(support(s, b, q.question, headings[n]) for n, b in blocks.items()) for s in raw_sentences] if blocks else [False] * len(raw_sentences)
+    supported = (
+        [any(support(s, b, q.question, headings[n]) for n, b in blocks.items()) for s in raw_sentences]
+        if blocks
+        else [False] * len(raw_sentences)
+    )
     cited_checks = []
     for sentence in raw_sentences:
         numbers = [int(n) for n in re.findall(r"\[(\d+)\]", sentence) if int(n) in blocks]
@@ -151,7 +169,11 @@ def score_answer(q: Question, answer, support: Support) -> AnswerScore:
         abstained=answer.mode == "abstained" or abstains(answer.text),
         seconds=answer.timings.get("total", 0.0),
         mode=answer.mode,
-        record={**answer.to_json(), "question": q.question, "passages": {s.n: {"heading": f"{s.source} > {s.heading}", "text": s.text} for s in answer.sources}},
+        record={
+            **answer.to_json(),
+            "question": q.question,
+            "passages": {s.n: {"heading": f"{s.source} > {s.heading}", "text": s.text} for s in answer.sources},
+        },
     )
 
 
@@ -178,7 +200,7 @@ class AnswerSummary:
     per_question: list[AnswerScore] = field(default_factory=list)
 
     @classmethod
-    def of(cls, name: str, method: str, scores: list[AnswerScore]) -> "AnswerSummary":
+    def of(cls, name: str, method: str, scores: list[AnswerScore]) -> AnswerSummary:
         answerable = [s for s in scores if s.answerable]
         unanswerable = [s for s in scores if not s.answerable]
         return cls(

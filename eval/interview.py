@@ -63,7 +63,10 @@ def grade_answers(answers: list[LabelledAnswer], concepts: list[Concept], embedd
     by_key = {c.key: c for c in concepts}
     missing = sorted({a.id for a in answers if a.concept not in by_key})
     if missing:
-        raise ValueError(f"{DATASET.name}: the notes no longer have the concept of {', '.join(missing)}; re-label those rows or restore the note")
+        raise ValueError(
+            f"{DATASET.name}: the notes no longer have the concept of {', '.join(missing)}; re-label those rows "
+            "or restore the note"
+        )
     return [grade(by_key[a.concept], a.question, a.answer, embedder, []).score for a in answers]
 
 
@@ -73,10 +76,19 @@ def report(split: str, answers: list[LabelledAnswer], scores: list[float]) -> Gr
 
     labels = dict.fromkeys(a.label for a in answers)
     rho = spearmanr([a.human_score for a in answers], scores).statistic
-    return GradingReport(split, len(answers), {l: mean((l,)) for l in labels}, mean(CORRECT), mean(WRONG), round(float(rho), 3))
+    return GradingReport(
+        split,
+        len(answers),
+        {label: mean((label,)) for label in labels},
+        mean(CORRECT),
+        mean(WRONG),
+        round(float(rho), 3),
+    )
 
 
-def evaluate(concepts: list[Concept], embedder, path: Path = DATASET, splits: list[str] | None = None) -> list[GradingReport]:
+def evaluate(
+    concepts: list[Concept], embedder, path: Path = DATASET, splits: list[str] | None = None
+) -> list[GradingReport]:
     reports = []
     for split in splits or dict.fromkeys(a.split for a in load_answers(path)):
         answers = load_answers(path, split)
@@ -104,7 +116,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"bars: correct >= {BARS['correct']}, wrong <= {BARS['wrong']}, Spearman >= {BARS['spearman']}")
     for r in evaluate(concepts, assistant.embedder, args.dataset):
         labels = ", ".join(f"{k} {v}" for k, v in r.by_label.items())
-        print(f"{r.split:8} n={r.n}  correct {r.correct}  wrong {r.wrong}  Spearman {r.spearman}  {'PASS' if r.passes else 'FAIL'}  ({labels})")
+        print(
+            f"{r.split:8} n={r.n}  correct {r.correct}  wrong {r.wrong}  Spearman {r.spearman}  "
+            f"{'PASS' if r.passes else 'FAIL'}  ({labels})"
+        )
     return 0
 
 

@@ -73,14 +73,17 @@ def figures(labels: list[dict], answerable: dict[str, bool]) -> list[LabelledFig
 def automatic(labels: list[dict], transcript: list[dict], embedder) -> tuple[dict[str, dict], dict[str, float]]:
     """The automatic figures for the labelled answers, defined as the labelled ones are (sentences of the
     answers that did not abstain), and how often each support test agrees with the sentence labels."""
-    from rag.citations import CITATION
-    from rag.verify import supports
+    from rag.answer.citations import CITATION
+    from rag.answer.verify import supports
 
     answers = {(r["config"], r["id"]): r for r in transcript}
     cache: dict = {}
+    rule = "verifier rule (rag.answer.verify.support)"
     tests = {
-        "verifier rule (rag.verify.support)": lambda s, p, q, h: supports(s, q, h, p, embedder, cache),
-        "first proxy (cosine >= 0.6 or half the words)": lambda s, p, q, h: overlap_proxy(CITATION.sub("", s), p, embedder),
+        rule: lambda s, p, q, h: supports(s, q, h, p, embedder, cache),
+        "first proxy (cosine >= 0.6 or half the words)": lambda s, p, q, h: overlap_proxy(
+            CITATION.sub("", s), p, embedder
+        ),
     }
     agree = {name: [] for name in tests}
     per_config: dict[str, dict] = {}
@@ -88,7 +91,9 @@ def automatic(labels: list[dict], transcript: list[dict], embedder) -> tuple[dic
         record = answers.get((row["config"], row["id"]))
         if record is None:
             continue
-        figures_ = per_config.setdefault(row["config"], {"supported": [], "cited_ok": [], "abstained": [], "answerable": []})
+        figures_ = per_config.setdefault(
+            row["config"], {"supported": [], "cited_ok": [], "abstained": [], "answerable": []}
+        )
         abstained = record["mode"] == "abstained" or abstains(record["answer"])
         figures_["abstained"].append(abstained)
         figures_["answerable"].append(record["answerable"])
@@ -96,11 +101,16 @@ def automatic(labels: list[dict], transcript: list[dict], embedder) -> tuple[dic
             continue
         passages = record["passages"]
         for s in label_sentences(record["answer"]):
-            verdicts = {name: any(test(s, p["text"], record["question"], p["heading"]) for p in passages.values()) for name, test in tests.items()}
-            figures_["supported"].append(verdicts["verifier rule (rag.verify.support)"])
-            cited = [n for n in re.findall(r"\[(\d+)\]", s) if n in passages]
+            verdicts = {
+                name: any(test(s, p["text"], record["question"], p["heading"]) for p in passages.values())
+                for name, test in tests.items()
+            }
+            figures_["supported"].append(verdicts[rule])
+            cited = [passages[n] for n in re.findall(r"\[(\d+)\]", s) if n in passages]
             if cited:
-                figures_["cited_ok"].append(any(tests["verifier rule (rag.verify.support)"](s, passages[n]["text"], record["question"], passages[n]["heading"]) for n in cited))
+                figures_["cited_ok"].append(
+                    any(tests[rule](s, p["text"], record["question"], p["heading"]) for p in cited)
+                )
             labelled = next((x for x in row["sentences"] if x["text"] == s), None)
             if labelled is not None:
                 for name, verdict in verdicts.items():
@@ -114,7 +124,9 @@ def automatic(labels: list[dict], transcript: list[dict], embedder) -> tuple[dic
         }
         for config, f in per_config.items()
     }
-    agreement = {name: (sum(v) / len(v) if v else float("nan")) for name, v in agree.items()} | {"sentences": len(next(iter(agree.values())))}
+    agreement = {name: (sum(v) / len(v) if v else float("nan")) for name, v in agree.items()} | {
+        "sentences": len(next(iter(agree.values())))
+    }
     return summary, agreement
 
 
@@ -130,11 +142,17 @@ def quote_recall(answer: str, quote: str) -> float:
     return len(want & have) / len(want) if want else 0.0
 
 
-def correctness_agreement(labels: list[dict], transcript: list[dict], questions: dict, scores: dict) -> dict[str, float]:
+def correctness_agreement(
+    labels: list[dict], transcript: list[dict], questions: dict, scores: dict
+) -> dict[str, float]:
     """How often each automatic correctness proxy, thresholded, says what the label says (correct = 1 or
     0.5 counts as right, 0 as wrong), over the answerable questions that were not abstained on."""
     answers = {(r["config"], r["id"]): r for r in transcript}
-    proxies = {"quote recall >= 0.5 (the gold quote's content words in the answer)": lambda r, q, s: quote_recall(r["answer"], q.quote) >= 0.5}
+    proxies = {
+        "quote recall >= 0.5 (the gold quote's content words in the answer)": lambda r, q, s: (
+            quote_recall(r["answer"], q.quote) >= 0.5
+        )
+    }
     hits = {name: [] for name in proxies}
     for row in labels:
         q = questions[row["id"]]
@@ -142,8 +160,41 @@ def correctness_agreement(labels: list[dict], transcript: list[dict], questions:
         if record is None or not q.answerable or row["abstained"]:
             continue
         for name, proxy in proxies.items():
-            hits[name].append(proxy(record, q, scores.get((row["config"], row["id"]), {})) == (float(row["correct"] or 0) >= 0.5))
+            hits[name].append(
+                proxy(record, q, scores.get((row["config"], row["id"]), {})) == (float(row["correct"] or 0) >= 0.5)
+            )
     return {name: (sum(v) / len(v) if v else float("nan")) for name, v in hits.items()}
+
+
+def report_lines(labels_path: Path, labels, labelled, auto, support, correct) -> list[str]:
+    fmt = lambda v: "–" if v is None else f"{v:.2f}"
+    lines = [
+        "# Answers: hand labels beside the automatic metrics",
+        "",
+        f"{len(labels)} answers labelled by reading each against its passages (eval/datasets/{labels_path.name}); "
+        "faithfulness and citation precision are over the sentences of the answers that did not abstain.",
+        "",
+        "| configuration | answers | correct (labels) | faithfulness labels / auto | citation precision labels "
+        "/ auto | abstention labels / auto | false abstention labels / auto | degenerate answers (labels) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for f in labelled:
+        a = auto.get(f.config, {})
+        lines.append(
+            f"| {f.config} | {f.answers} | {fmt(f.correct)} | {fmt(f.faithfulness)} / {fmt(a.get('faithfulness'))} | "
+            f"{fmt(f.citation_precision)} / {fmt(a.get('citation_precision'))} | {fmt(f.abstention)} / "
+            f"{fmt(a.get('abstention'))} | "
+            f"{fmt(f.false_abstention)} / {fmt(a.get('false_abstention'))} | {f.degenerate} |"
+        )
+    lines += [
+        "",
+        f"Sentence support, agreement with the labels over {support.pop('sentences')} labelled sentences:",
+        "",
+    ]
+    lines += [f"- {name}: {value:.1%}" for name, value in support.items()]
+    lines += ["", "Correctness proxy, agreement with the labels (answerable, not abstained; right = 1 or 0.5):", ""]
+    lines += [f"- {name}: {value:.1%}" for name, value in correct.items()]
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -168,29 +219,19 @@ def main(argv: list[str] | None = None) -> None:
     auto, support = automatic(labels, transcript, Embedder())
     scores = {(r["config"], r["id"]): {} for r in transcript}
     correct = correctness_agreement(labels, transcript, questions, scores)
-    fmt = lambda v: "–" if v is None else f"{v:.2f}"
-    lines = [
-        "# Answers: hand labels beside the automatic metrics",
-        "",
-        f"{len(labels)} answers labelled by reading each against its passages (eval/datasets/{labels_path.name}); "
-        "faithfulness and citation precision are over the sentences of the answers that did not abstain.",
-        "",
-        "| configuration | answers | correct (labels) | faithfulness labels / auto | citation precision labels / auto | abstention labels / auto | false abstention labels / auto | degenerate answers (labels) |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for f in labelled:
-        a = auto.get(f.config, {})
-        lines.append(
-            f"| {f.config} | {f.answers} | {fmt(f.correct)} | {fmt(f.faithfulness)} / {fmt(a.get('faithfulness'))} | "
-            f"{fmt(f.citation_precision)} / {fmt(a.get('citation_precision'))} | {fmt(f.abstention)} / {fmt(a.get('abstention'))} | "
-            f"{fmt(f.false_abstention)} / {fmt(a.get('false_abstention'))} | {f.degenerate} |"
-        )
-    lines += ["", f"Sentence support, agreement with the labels over {support.pop('sentences')} labelled sentences:", ""]
-    lines += [f"- {name}: {value:.1%}" for name, value in support.items()]
-    lines += ["", "Correctness proxy, agreement with the labels (answerable, not abstained; right = 1 or 0.5):", ""]
-    lines += [f"- {name}: {value:.1%}" for name, value in correct.items()]
+    lines = report_lines(labels_path, labels, labelled, auto, support, correct)
     (results / "labelled.md").write_text("\n".join(lines) + "\n")
-    (results / "labelled.json").write_text(json.dumps({"figures": to_json(labelled), "automatic": auto, "support_agreement": support, "correctness_agreement": correct}, indent=1))
+    (results / "labelled.json").write_text(
+        json.dumps(
+            {
+                "figures": to_json(labelled),
+                "automatic": auto,
+                "support_agreement": support,
+                "correctness_agreement": correct,
+            },
+            indent=1,
+        )
+    )
     print("\n".join(lines))
 
 

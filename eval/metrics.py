@@ -25,7 +25,9 @@ def hit_at_chars(texts: list[str], quote: str, budget: int = 2000) -> bool:
     return normalise(quote) in joined
 
 
-def rank_metrics(qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: list[str] = RANX_METRICS) -> dict[str, float]:
+def rank_metrics(
+    qrels: dict[str, dict[str, int]], run: dict[str, dict[str, float]], metrics: list[str] = RANX_METRICS
+) -> dict[str, float]:
     """ranx over questions with at least one relevant chunk; a run with no hits scores 0 for that question."""
     from ranx import Qrels, Run, evaluate
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from eval.dataset import DEFAULT_DATASET, load_questions
 from eval.retrieval import KS, AssistantSearcher, ConfigResult, NaiveSearcher, evaluate_searcher
@@ -24,7 +24,10 @@ class RetrievalReport:
     created: float = field(default_factory=time.time)
 
     def to_json(self) -> dict:
-        return {**{k: v for k, v in asdict(self).items() if k != "results"}, "results": [asdict(r) for r in self.results]}
+        return {
+            **{k: v for k, v in asdict(self).items() if k != "results"},
+            "results": [asdict(r) for r in self.results],
+        }
 
     def best(self) -> ConfigResult:
         return max(self.results, key=lambda r: r.hit_at_2000)
@@ -32,7 +35,7 @@ class RetrievalReport:
 
 def run_retrieval_eval(
     assistant,
-    configs: list[str] = list(CONFIGS),
+    configs: tuple[str, ...] | list[str] = CONFIGS,
     chunk_sweep: list[int] = (),
     dataset: Path | None = None,
     split: str = "all",
@@ -76,7 +79,9 @@ def run_retrieval_eval(
             report(name, n * len(answerable) + done, len(jobs) * len(answerable))
 
         results.append(evaluate_searcher(name, make(), questions, tick))
-    return RetrievalReport(dataset=str(dataset or DEFAULT_DATASET), split=split, questions=len(answerable), results=results)
+    return RetrievalReport(
+        dataset=str(dataset or DEFAULT_DATASET), split=split, questions=len(answerable), results=results
+    )
 
 
 def write_report(report: RetrievalReport, out: Path) -> list[Path]:
@@ -100,7 +105,11 @@ def markdown(report: RetrievalReport) -> str:
         "|---|---|---|" + "---|" * len(metrics),
     ]
     for r in report.results:
-        lines.append(f"| {r.name} | {r.chunks} | {r.hit_at_2000:.3f} | " + " | ".join(f"{r.metrics[m]:.3f}" for m in metrics) + " |")
+        lines.append(
+            f"| {r.name} | {r.chunks} | {r.hit_at_2000:.3f} | "
+            + " | ".join(f"{r.metrics[m]:.3f}" for m in metrics)
+            + " |"
+        )
     lines += ["", "## Misses (hit@2000chars)", ""]
     for r in report.results:
         lines.append(f"- **{r.name}**: {', '.join(r.misses()) or 'none'}")
@@ -143,7 +152,17 @@ def plots(report: RetrievalReport, out: Path) -> list[Path]:
     return [recall_png, outcome_png]
 
 
-ANSWER_METRICS = ("faithfulness", "relevance", "token_f1", "rouge_l", "similarity", "citation_validity", "citation_precision", "abstention", "false_abstention")
+ANSWER_METRICS = (
+    "faithfulness",
+    "relevance",
+    "token_f1",
+    "rouge_l",
+    "similarity",
+    "citation_validity",
+    "citation_precision",
+    "abstention",
+    "false_abstention",
+)
 
 
 def write_answer_report(summaries, out: Path, command: str = "") -> list[Path]:
@@ -155,12 +174,25 @@ def write_answer_report(summaries, out: Path, command: str = "") -> list[Path]:
     import numpy as np
 
     out.mkdir(parents=True, exist_ok=True)
-    (out / "answers.json").write_text(json.dumps([{**s.to_json(), "per_question": [{**asdict(p), "record": None} for p in s.per_question]} for s in summaries], indent=1))
+    (out / "answers.json").write_text(
+        json.dumps(
+            [
+                {**s.to_json(), "per_question": [{**asdict(p), "record": None} for p in s.per_question]}
+                for s in summaries
+            ],
+            indent=1,
+        )
+    )
     # one answer per line with the passages it was given: what hand labels are made from (eval/labels.py)
     with (out / "answers.jsonl").open("w") as transcript:
         for s in summaries:
             for p in s.per_question:
-                transcript.write(json.dumps({"config": s.name, "id": p.id, "answerable": p.answerable, **p.record}, ensure_ascii=False) + "\n")
+                transcript.write(
+                    json.dumps(
+                        {"config": s.name, "id": p.id, "answerable": p.answerable, **p.record}, ensure_ascii=False
+                    )
+                    + "\n"
+                )
     fmt = lambda v: "–" if v is None else f"{v:.3f}"
     lines = [
         "# Answer evaluation",
@@ -172,7 +204,9 @@ def write_answer_report(summaries, out: Path, command: str = "") -> list[Path]:
         "|---|---|" + "---|" * (len(ANSWER_METRICS) + 1),
     ]
     for s in summaries:
-        lines.append(f"| {s.name} | {s.n} | " + " | ".join(fmt(getattr(s, m)) for m in ANSWER_METRICS) + f" | {fmt(s.seconds)} |")
+        lines.append(
+            f"| {s.name} | {s.n} | " + " | ".join(fmt(getattr(s, m)) for m in ANSWER_METRICS) + f" | {fmt(s.seconds)} |"
+        )
     (out / "answers.md").write_text("\n".join(lines) + "\n")
 
     fig, ax = plt.subplots(figsize=(8, 4))

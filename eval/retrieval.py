@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import Protocol
 
 from eval.dataset import Question
 from eval.metrics import contains, hit_at_chars, rank_metrics
@@ -17,8 +18,7 @@ class Searcher(Protocol):
     def search(self, question: str, k: int) -> list[tuple[str, str]]:  # (chunk id, text), best first
         ...
 
-    def corpus(self) -> list[tuple[str, str]]:
-        ...
+    def corpus(self) -> list[tuple[str, str]]: ...
 
 
 class AssistantSearcher:
@@ -70,7 +70,9 @@ class ConfigResult:
         return [q for q, hit in self.per_question.items() if not hit]
 
 
-def evaluate_searcher(name: str, searcher: Searcher, questions: list[Question], progress: Callable[[], None] | None = None) -> ConfigResult:
+def evaluate_searcher(
+    name: str, searcher: Searcher, questions: list[Question], progress: Callable[[], None] | None = None
+) -> ConfigResult:
     corpus = searcher.corpus()
     qrels: dict[str, dict[str, int]] = {}
     run: dict[str, dict[str, float]] = {}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ingest.documents import Document
 from ingest.markdown import FENCE
@@ -67,7 +67,7 @@ def _blocks(section: Section, count: Callable[[str], int]) -> list[_Block]:
 
     def flush() -> None:
         nonlocal current
-        if any(l.strip() for l in current):
+        if any(line.strip() for line in current):
             text = "\n".join(current)
             blocks.append(_Block(current, begin, count(text)))
         current = []
@@ -124,7 +124,11 @@ def _merge(blocks: list[_Block], limit: int) -> list[_Block]:
     for b in blocks:
         if merged and merged[-1].tokens + b.tokens <= limit:
             last = merged[-1]
-            lines = last.lines[:-1] + [f"{last.lines[-1]} {b.lines[0]}"] + b.lines[1:] if b.partial else last.lines + b.lines
+            lines = (
+                last.lines[:-1] + [f"{last.lines[-1]} {b.lines[0]}"] + b.lines[1:]
+                if b.partial
+                else last.lines + b.lines
+            )
             merged[-1] = _Block(lines, last.start, last.tokens + b.tokens, last.partial)
         else:
             merged.append(b)
@@ -150,7 +154,9 @@ def _merge_small(pieces: list[_Piece], chunk_tokens: int) -> list[_Piece]:
     merged: list[_Piece] = []
     for piece in pieces:
         last = merged[-1] if merged else None
-        related = last is not None and (last.path[: len(piece.path)] == piece.path or piece.path[: len(last.path)] == last.path)
+        related = last is not None and (
+            last.path[: len(piece.path)] == piece.path or piece.path[: len(last.path)] == last.path
+        )
         # a heading belongs over the text after it: appended to the end of its parent's last paragraph it
         # names that paragraph after the wrong topic
         related = related and _has_body(piece.text)

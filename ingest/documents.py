@@ -17,6 +17,7 @@ import frontmatter
 import yaml
 
 from ingest.control_chars import strip_control
+from ingest.errors import NotesFolderError
 from ingest.markdown import clean_markdown
 
 MARKDOWN = {".md", ".markdown"}
@@ -49,10 +50,6 @@ class Skipped:
         return f"{self.source}: {self.reason}"
 
 
-class NotesFolderError(RuntimeError):
-    pass
-
-
 def file_digest(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:
@@ -71,7 +68,9 @@ def note_entries(notes_dir: Path) -> tuple[dict[str, os.DirEntry], list[Skipped]
     """`list_notes` without building a `Path` per file, which costs more than the scan itself: the
     staleness check runs this before every question and stats the entries directly."""
     if not notes_dir.is_dir():
-        raise NotesFolderError(f"{notes_dir}: notes folder not found; pass an existing folder (rag ingest PATH) or set notes_dir")
+        raise NotesFolderError(
+            f"{notes_dir}: notes folder not found; pass an existing folder (rag ingest PATH) or set notes_dir"
+        )
     root = notes_dir.resolve()
     found: dict[str, os.DirEntry] = {}
     skipped: list[Skipped] = []
@@ -80,13 +79,19 @@ def note_entries(notes_dir: Path) -> tuple[dict[str, os.DirEntry], list[Skipped]
         if entry.is_symlink():
             target = Path(entry.path).resolve()
             if not target.is_relative_to(root):
-                skipped.append(Skipped(rel, f"symlink leads outside the notes folder (to {target}); skipped — copy the file in instead"))
+                skipped.append(
+                    Skipped(
+                        rel, f"symlink leads outside the notes folder (to {target}); skipped — copy the file in instead"
+                    )
+                )
                 continue
         if not entry.is_file():
             continue
         suffix = os.path.splitext(entry.name)[1]
         if suffix.lower() not in SUPPORTED:
-            skipped.append(Skipped(rel, f"unsupported file type {suffix or '(none)'}; skipped — only .md, .txt and .pdf are read"))
+            skipped.append(
+                Skipped(rel, f"unsupported file type {suffix or '(none)'}; skipped — only .md, .txt and .pdf are read")
+            )
             continue
         found[rel] = entry
     return found, skipped
@@ -118,7 +123,10 @@ def load_document(path: Path, source: str) -> Document:
     if size == 0:
         raise ValueError("empty file; skipped — add some text or delete it")
     if size > MAX_FILE_BYTES:
-        raise ValueError(f"file is {size / 2**20:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit; skipped — split it into smaller notes")
+        raise ValueError(
+            f"file is {size / 2**20:.0f} MB, over the {MAX_FILE_BYTES // 2**20} MB limit; skipped — split it "
+            "into smaller notes"
+        )
     suffix = path.suffix.lower()
     if suffix in PDF:
         return _load_pdf(path, source)
@@ -153,7 +161,7 @@ def _load_markdown(text: str, source: str) -> Document:
             warning = f"broken front matter ({first}); read the text without it — fix the YAML between the --- lines"
             # the block is metadata that failed to parse, not note text: its `key: value` lines stay out
             block = FRONT_MATTER_BLOCK.match(text)
-            body = text[block.end():] if block else text
+            body = text[block.end() :] if block else text
     first_line = 1
     if body is not text:
         # frontmatter strips the block and the blank line after it; count what went to keep line numbers true
@@ -185,7 +193,9 @@ def _load_pdf(path: Path, source: str) -> Document:
         reader = PdfReader(path)
         pages = [strip_control(page.extract_text() or "") for page in reader.pages]
     except (PdfReadError, ValueError, KeyError, OSError) as e:
-        raise ValueError(f"unreadable PDF ({type(e).__name__}: {e}); skipped — re-export it or convert it to text") from None
+        raise ValueError(
+            f"unreadable PDF ({type(e).__name__}: {e}); skipped — re-export it or convert it to text"
+        ) from None
     if not any(p.strip() for p in pages):
         raise ValueError("PDF has no extractable text (scanned?); skipped — run OCR on it first")
     lines: list[str] = []

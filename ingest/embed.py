@@ -89,7 +89,9 @@ def _onnx_encoder(cache_dir: Path):
 
 
 class Embedder:
-    def __init__(self, model: str = PACKAGED_EMBEDDING, batch_size: int = 32, device: str = "cpu", cache_dir: Path | None = None):
+    def __init__(
+        self, model: str = PACKAGED_EMBEDDING, batch_size: int = 32, device: str = "cpu", cache_dir: Path | None = None
+    ):
         self.model_name = model
         self.batch_size = batch_size
         self.device = device

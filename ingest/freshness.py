@@ -29,5 +29,7 @@ def stale_reason(notes_dir: Path, manifest: Manifest | None, opts: IngestOptions
         elif [entry.size, entry.mtime_ns] != seen:
             changed += 1
     removed = len(manifest.files.keys() - files.keys())
-    parts = [f"{count} {what}" for count, what in ((changed, "changed"), (added, "added"), (removed, "removed")) if count]
+    parts = [
+        f"{count} {what}" for count, what in ((changed, "changed"), (added, "added"), (removed, "removed")) if count
+    ]
     return "notes " + ", ".join(parts) if parts else None

@@ -15,7 +15,8 @@ IMAGE = re.compile(r"!\[[^\]]*\]\(([^)\s]+)[^)]*\)")
 WIKILINK = re.compile(r"\[\[([^\]|]+?)(?:\|([^\]]+))?\]\]")
 # Only tags HTML notes use: a bare `<` followed by a letter is common in formulas (`a<b`).
 HTML_TAG = re.compile(
-    r"</?(?:mark|details|summary|markdown|br|b|i|u|em|strong|span|div|sup|sub|p|font|center|small|kbd|img|a|hr|script|style|iframe)\b[^>]*>",
+    r"</?(?:mark|details|summary|markdown|br|b|i|u|em|strong|span|div|sup|sub|p|font|center|small|kbd|img|a|hr"
+    r"|script|style|iframe)\b[^>]*>",
     re.IGNORECASE,
 )
 PANDOC_DIV = re.compile(r"^\s*:::")

@@ -51,7 +51,9 @@ class OnnxEncoder:
         encoded = self.tokenizer.encode_batch(texts)
         ids = np.array([e.ids for e in encoded], dtype=np.int64)
         mask = np.array([e.attention_mask for e in encoded], dtype=np.int64)
-        hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)})[0]
+        hidden = self.session.run(
+            None, {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
+        )[0]
         return mean_pool_normalise(hidden, mask)
 
 
@@ -78,7 +80,9 @@ def export(model_dir: Path, target: Path) -> Path:
             self.model = model
 
         def forward(self, input_ids, attention_mask, token_type_ids):
-            return self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids).last_hidden_state
+            return self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            ).last_hidden_state
 
     # the reference vectors come first: after tracing, the torch model no longer gives its own outputs
     expected = _reference(model, Tokenizer.from_file(str(model_dir / "tokenizer.json")), max_tokens(model_dir))
@@ -90,10 +94,14 @@ def export(model_dir: Path, target: Path) -> Path:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # tracer warnings about Python branches that are constant here
             torch.onnx.export(
-                LastHiddenState(), (example, example, torch.zeros_like(example)), str(partial),
-                input_names=list(_INPUTS), output_names=["last_hidden_state"],
+                LastHiddenState(),
+                (example, example, torch.zeros_like(example)),
+                str(partial),
+                input_names=list(_INPUTS),
+                output_names=["last_hidden_state"],
                 dynamic_axes={name: {0: "batch", 1: "tokens"} for name in [*_INPUTS, "last_hidden_state"]},
-                opset_version=17, dynamo=False,
+                opset_version=17,
+                dynamo=False,
             )
         found = OnnxEncoder(partial, model_dir).encode(_CHECK_TEXTS, batch_size=len(_CHECK_TEXTS))
         if (cosine := (found * expected).sum(axis=1).min()) < 0.9999:
@@ -118,6 +126,8 @@ def _reference(model, tokenizer, limit: int) -> np.ndarray:
     with torch.no_grad():
         for text in _CHECK_TEXTS:
             ids = torch.tensor([tokenizer.encode(text).ids])
-            hidden = model(input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids)).last_hidden_state
+            hidden = model(
+                input_ids=ids, attention_mask=torch.ones_like(ids), token_type_ids=torch.zeros_like(ids)
+            ).last_hidden_state
             vectors.append(mean_pool_normalise(hidden.numpy(), np.ones(ids.shape, dtype=np.int64))[0])
     return np.stack(vectors)

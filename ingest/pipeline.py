@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -83,7 +83,9 @@ def rebuild_reason(old: Manifest | None, opts: IngestOptions) -> str | None:
     if opts.rebuild:
         return "--rebuild was asked for"
     if old.embedding_model != opts.embedding_model:
-        return f"embedding model changed ({old.embedding_model} -> {opts.embedding_model}); every note is embedded again"
+        return (
+            f"embedding model changed ({old.embedding_model} -> {opts.embedding_model}); every note is embedded again"
+        )
     if (old.chunk_tokens, old.overlap_tokens) != (opts.chunk_tokens, opts.overlap_tokens):
         return "chunk size changed; every note is split and embedded again"
     if old.chunker != CHUNKER_VERSION:
@@ -92,7 +94,7 @@ def rebuild_reason(old: Manifest | None, opts: IngestOptions) -> str | None:
 
 
 def resolve_index_type(index_type: str, chunks: int, hnsw_above: int) -> str:
-    """"auto": exact search while it is fast enough, HNSW beyond (docs/benchmarks.md, "Retrieval at scale")."""
+    """ "auto": exact search while it is fast enough, HNSW beyond (docs/benchmarks.md, "Retrieval at scale")."""
     if index_type != "auto":
         return index_type
     return "hnsw" if chunks > hnsw_above else "flat"
@@ -117,73 +119,25 @@ def ingest_notes(
             old, stats.rebuilt_because = None, f"the old index was unreadable ({e}); building a new one"
         stats.rebuilt_because = stats.rebuilt_because or rebuild_reason(old, opts)
         reuse = old if old is not None and stats.rebuilt_because is None else None
-
-        entries: dict[str, FileEntry] = {}
-        unreadable: dict[str, list[int]] = {}
-        to_embed: list[Chunk] = []
-        kept_ids: set[str] = set()
-        for n, (rel, path) in enumerate(files.items(), 1):
-            report("reading", n, len(files))
-            # stat before reading: an edit landing after the read then shows as a change next time
-            st = path.stat()
-            previous = reuse.files.get(rel) if reuse else None
-            if previous is not None and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns):
-                entries[rel] = previous
-                kept_ids.update(previous.chunks)
-                stats.unchanged += 1
-                continue
-            digest = file_digest(path)
-            if previous is not None and previous.sha256 == digest:
-                # touched, not edited: only the recorded stat changes
-                entries[rel] = dataclasses.replace(previous, size=st.st_size, mtime_ns=st.st_mtime_ns)
-                kept_ids.update(previous.chunks)
-                stats.unchanged += 1
-                continue
-            try:
-                doc = load_document(path, rel)
-            except ValueError as e:
-                unreadable[rel] = [st.st_size, st.st_mtime_ns]
-                stats.skipped.append(Skipped(rel, str(e)))
-                if previous is not None:
-                    # an edit broke the file: keep what was indexed from it until it is fixed
-                    entries[rel] = previous
-                    kept_ids.update(previous.chunks)
-                    stats.warnings.append(f"{rel}: kept the chunks indexed from its previous version")
-                continue
-            if doc.warning:
-                stats.warnings.append(f"{rel}: {doc.warning}")
-            chunks = chunk_document(doc, embedder.count_tokens, opts.chunk_tokens, opts.overlap_tokens)
-            entries[rel] = FileEntry(sha256=digest, size=st.st_size, mtime_ns=st.st_mtime_ns, chunks=[c.id for c in chunks], title=doc.title, kind=doc.kind, warning=doc.warning)
-            to_embed.extend(chunks)
-            if previous is None:
-                stats.added += 1
-            else:
-                stats.updated += 1
+        scan = _scan(files, reuse, embedder, opts, stats, report)
         if reuse:
             stats.removed = len(set(reuse.files) - set(files))
 
-        stats.files = len(entries)
-        index_type = resolve_index_type(opts.index_type, len(kept_ids) + len(to_embed), opts.hnsw_above)
+        stats.files = len(scan.entries)
+        index_type = resolve_index_type(opts.index_type, len(scan.kept_ids) + len(scan.to_embed), opts.hnsw_above)
         if reuse and not stats.changed and reuse.index_type != index_type:
             # only the FAISS index is built anew from the stored vectors; nothing is embedded again
             stats.rebuilt_because = f"index type changed ({reuse.index_type} -> {index_type}); vectors reused"
         elif not stats.changed:
-            if reuse and (entries != reuse.files or unreadable != reuse.unreadable):
-                refresh_manifest(index_dir, dataclasses.replace(reuse, files=entries, unreadable=unreadable))
-            stats.chunks = sum(len(e.chunks) for e in entries.values())
+            if reuse and (scan.entries != reuse.files or scan.unreadable != reuse.unreadable):
+                refresh_manifest(index_dir, dataclasses.replace(reuse, files=scan.entries, unreadable=scan.unreadable))
+            stats.chunks = sum(len(e.chunks) for e in scan.entries.values())
             stats.seconds = time.perf_counter() - started
             return stats
 
-        old_chunks: list[Chunk] = []
-        old_vectors = np.zeros((0, 0), np.float32)
-        if reuse and kept_ids:
-            data = load_index(index_dir)
-            keep = [i for i, c in enumerate(data.chunks) if c.id in kept_ids]
-            old_chunks = [data.chunks[i] for i in keep]
-            old_vectors = data.vectors()[keep]
-
-        vectors = _embed_with_progress(embedder, to_embed, report)
-        all_chunks = old_chunks + to_embed
+        old_chunks, old_vectors = _kept(index_dir, reuse, scan.kept_ids)
+        vectors = _embed_with_progress(embedder, scan.to_embed, report)
+        all_chunks = old_chunks + scan.to_embed
         all_vectors = np.vstack([old_vectors, vectors]) if old_chunks else vectors
         manifest = Manifest(
             embedding_model=opts.embedding_model,
@@ -191,10 +145,10 @@ def ingest_notes(
             chunk_tokens=opts.chunk_tokens,
             overlap_tokens=opts.overlap_tokens,
             index_type=index_type,
-            files=entries,
+            files=scan.entries,
             notes_dir=str(notes_dir.resolve()),
             chunker=CHUNKER_VERSION,
-            unreadable=unreadable,
+            unreadable=scan.unreadable,
         )
         report("writing", 0, 1)
         write_index(index_dir, manifest, all_chunks, all_vectors)
@@ -202,6 +156,77 @@ def ingest_notes(
     stats.chunks = len(all_chunks)
     stats.seconds = time.perf_counter() - started
     return stats
+
+
+@dataclass
+class Scan:
+    """What reading the notes folder found: each file's entry, what to embed, what to keep."""
+
+    entries: dict[str, FileEntry] = field(default_factory=dict)
+    unreadable: dict[str, list[int]] = field(default_factory=dict)
+    to_embed: list[Chunk] = field(default_factory=list)
+    kept_ids: set[str] = field(default_factory=set)
+
+    def keep(self, rel: str, entry: FileEntry) -> None:
+        self.entries[rel] = entry
+        self.kept_ids.update(entry.chunks)
+
+
+def _scan(files: dict[str, Path], reuse, embedder: Embedder, opts: IngestOptions, stats: IngestStats, report) -> Scan:
+    """Read and chunk every new or edited note; an unchanged one keeps its entry and chunks."""
+    scan = Scan()
+    for n, (rel, path) in enumerate(files.items(), 1):
+        report("reading", n, len(files))
+        # stat before reading: an edit landing after the read then shows as a change next time
+        st = path.stat()
+        previous = reuse.files.get(rel) if reuse else None
+        if previous is not None and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns):
+            scan.keep(rel, previous)
+            stats.unchanged += 1
+            continue
+        digest = file_digest(path)
+        if previous is not None and previous.sha256 == digest:
+            # touched, not edited: only the recorded stat changes
+            scan.keep(rel, dataclasses.replace(previous, size=st.st_size, mtime_ns=st.st_mtime_ns))
+            stats.unchanged += 1
+            continue
+        try:
+            doc = load_document(path, rel)
+        except ValueError as e:
+            scan.unreadable[rel] = [st.st_size, st.st_mtime_ns]
+            stats.skipped.append(Skipped(rel, str(e)))
+            if previous is not None:
+                # an edit broke the file: keep what was indexed from it until it is fixed
+                scan.keep(rel, previous)
+                stats.warnings.append(f"{rel}: kept the chunks indexed from its previous version")
+            continue
+        if doc.warning:
+            stats.warnings.append(f"{rel}: {doc.warning}")
+        chunks = chunk_document(doc, embedder.count_tokens, opts.chunk_tokens, opts.overlap_tokens)
+        scan.entries[rel] = FileEntry(
+            sha256=digest,
+            size=st.st_size,
+            mtime_ns=st.st_mtime_ns,
+            chunks=[c.id for c in chunks],
+            title=doc.title,
+            kind=doc.kind,
+            warning=doc.warning,
+        )
+        scan.to_embed.extend(chunks)
+        if previous is None:
+            stats.added += 1
+        else:
+            stats.updated += 1
+    return scan
+
+
+def _kept(index_dir: Path, reuse, kept_ids: set[str]) -> tuple[list[Chunk], np.ndarray]:
+    """The chunks (and their vectors) of the old index that stay: nothing of them is embedded again."""
+    if not (reuse and kept_ids):
+        return [], np.zeros((0, 0), np.float32)
+    data = load_index(index_dir)
+    keep = [i for i, c in enumerate(data.chunks) if c.id in kept_ids]
+    return [data.chunks[i] for i in keep], data.vectors()[keep]
 
 
 def _embed_with_progress(embedder: Embedder, chunks: list[Chunk], report: Progress) -> np.ndarray:

@@ -56,7 +56,7 @@ def sections(doc: Document) -> list[Section]:
         out.append(_section([t for _, t in stack], doc, line_no, starts[i + 1]))
     # A heading with nothing under it but sub-headings stays a (tiny) section of its own: chunking
     # merges it into what follows, so neither its words nor its line are lost.
-    return [s for piece in out for s in _split_definitions(piece) if any(l.strip() for l in s.lines)]
+    return [s for piece in out for s in _split_definitions(piece) if any(line.strip() for line in s.lines)]
 
 
 def _section(path: list[str], doc: Document, begin: int, end: int) -> Section:
@@ -132,7 +132,12 @@ def _split_definitions(section: Section) -> list[Section]:
 def _item_end(lines: list[str], start: int, stop: int) -> int:
     """An item runs until a blank line is followed by an unindented line that is not another item."""
     for i in range(start + 1, stop):
-        if lines[i].strip() and not lines[i][0].isspace() and not lines[i - 1].strip() and not LIST_ITEM.match(lines[i]):
+        if (
+            lines[i].strip()
+            and not lines[i][0].isspace()
+            and not lines[i - 1].strip()
+            and not LIST_ITEM.match(lines[i])
+        ):
             # indented continuation and <details> blocks stay with their item
             if not lines[i].lstrip().startswith(("<", "$$", "```")):
                 return i

@@ -26,31 +26,12 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunking import Chunk
+from ingest.errors import IndexBusy, IndexCorrupt, IndexMissing, IndexWriteError
 
 FORMAT_VERSION = 1
 CURRENT = "CURRENT"
 # Above this many bytes only sizes are checked on load; hashing a multi-GB index would dominate start-up.
 HASH_LIMIT = 256 * 2**20
-
-
-class IndexProblem(RuntimeError):
-    """Base for index problems; the message always says what to run."""
-
-
-class IndexMissing(IndexProblem):
-    pass
-
-
-class IndexCorrupt(IndexProblem):
-    pass
-
-
-class IndexBusy(IndexProblem):
-    pass
-
-
-class IndexWriteError(IndexProblem):
-    pass
 
 
 @dataclass
@@ -83,7 +64,7 @@ class Manifest:
     unreadable: dict[str, list[int]] = field(default_factory=dict)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Manifest":
+    def from_json(cls, data: dict) -> Manifest:
         data = dict(data)
         data["files"] = {k: FileEntry(**v) for k, v in data.get("files", {}).items()}
         return cls(**data)
@@ -101,7 +82,11 @@ class IndexData:
     path: Path
 
     def vectors(self) -> np.ndarray:
-        return self.dense.reconstruct_n(0, self.dense.ntotal) if self.dense.ntotal else np.zeros((0, self.manifest.dimension), np.float32)
+        return (
+            self.dense.reconstruct_n(0, self.dense.ntotal)
+            if self.dense.ntotal
+            else np.zeros((0, self.manifest.dimension), np.float32)
+        )
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -132,7 +117,9 @@ def refresh_manifest(index_dir: Path, manifest: Manifest) -> None:
 
 
 def _corrupt(index_dir: Path, what: str) -> IndexCorrupt:
-    return IndexCorrupt(f"{index_dir}: index is damaged: {what}; rebuild it with `rag ingest --rebuild --index {index_dir}`")
+    return IndexCorrupt(
+        f"{index_dir}: index is damaged: {what}; rebuild it with `rag ingest --rebuild --index {index_dir}`"
+    )
 
 
 def _checksum(path: Path) -> str:
@@ -252,7 +239,10 @@ def write_index(index_dir: Path, manifest: Manifest, chunks: list[Chunk], vector
     except OSError as e:
         shutil.rmtree(gen, ignore_errors=True)
         reason = "disk full" if e.errno == errno.ENOSPC else f"{e.strerror or e}"
-        raise IndexWriteError(f"{index_dir}: could not write the new index ({reason}); the previous index is unchanged — free space and run `rag ingest` again") from e
+        raise IndexWriteError(
+            f"{index_dir}: could not write the new index ({reason}); the previous index is unchanged — free "
+            "space and run `rag ingest` again"
+        ) from e
     remove_stale_generations(index_dir)
     return gen
 
@@ -303,7 +293,10 @@ def ingest_lock(index_dir: Path, wait_seconds: float = 0.0):
                 if time.monotonic() >= deadline:
                     f.seek(0)
                     holder = f.read().strip() or "another process"
-                    raise IndexBusy(f"{index_dir}: another ingest is running ({holder}); wait for it to finish or pass --wait SECONDS") from None
+                    raise IndexBusy(
+                        f"{index_dir}: another ingest is running ({holder}); wait for it to finish or pass "
+                        "--wait SECONDS"
+                    ) from None
                 time.sleep(0.2)
         f.seek(0)
         f.truncate()

@@ -1,4 +1,16 @@
-"""notes-rag: answers over your own ML notes with a locally served LLM, with sources."""
+"""notes-rag: answers over your own ML notes with a locally served LLM, with sources.
+
+This is the public surface: the front ends (the CLI, the MCP server, the OpenAI-compatible API, the
+browser app in `ui/`) use only the names below.
+
+    from rag import Assistant
+    a = Assistant(notes_dir="notes")
+    a.ingest()
+    stream = a.stream("What does dropout do?")
+    for piece in stream:          # the model's draft as it is written
+        print(piece, end="")
+    answer = stream.answer        # the checked Answer, with its sources
+"""
 
 from __future__ import annotations
 
@@ -6,15 +18,73 @@ import importlib
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ingest.control_chars import strip_control
+    from rag.answer.compose import how_made
+    from rag.answer.followup import plain_messages
+    from rag.answer.source_groups import LEGEND, SourceGroup, group_sources, mark
     from rag.assistant import Assistant
-    from rag.settings import Settings
-    from rag.types import Answer, Chunk, Hit, Source
+    from rag.errors import (
+        IndexBusy,
+        IndexCorrupt,
+        IndexMissing,
+        IndexProblem,
+        IndexWriteError,
+        InterviewError,
+        LLMStreamError,
+        LLMUnavailable,
+        ModelPrepError,
+        NoteRefused,
+        NotesFolderError,
+        RagError,
+        ServerError,
+        UnsafeBinding,
+    )
+    from rag.interview.session import DIFFICULTIES, MODES, Feedback, InterviewSession
+    from rag.library.links import location, note_url
+    from rag.library.watch import NotesWatcher
+    from rag.llm.vllm_server import ServerState
+    from rag.settings import LOOPBACK, Settings, check_binding
+    from rag.types import ANSWER_MODES, Answer, AnswerMode, AnswerStream, Chunk, Hit, Made, Source
 
-__all__ = ["Assistant", "Settings", "Answer", "Chunk", "Hit", "Source"]
-
-# Imported on first use (PEP 562): `import rag.cli` runs this file, and `rag --help` should not pay for
-# the whole API.
-_HOME = {"Assistant": "rag.assistant", "Settings": "rag.settings", "Answer": "rag.types", "Chunk": "rag.types", "Hit": "rag.types", "Source": "rag.types"}
+# Imported on first use (PEP 562): `import rag.frontends.cli` runs this file, and `rag --help` should not
+# pay for the whole API.
+_HOME = {
+    "Assistant": "rag.assistant",
+    "Settings": "rag.settings",
+    "LOOPBACK": "rag.settings",
+    "check_binding": "rag.settings",
+    **dict.fromkeys(
+        ["Answer", "AnswerMode", "ANSWER_MODES", "AnswerStream", "Chunk", "Hit", "Made", "Source"], "rag.types"
+    ),
+    **dict.fromkeys(
+        [
+            "RagError",
+            "NotesFolderError",
+            "IndexProblem",
+            "IndexMissing",
+            "IndexCorrupt",
+            "IndexBusy",
+            "IndexWriteError",
+            "LLMUnavailable",
+            "LLMStreamError",
+            "ServerError",
+            "ModelPrepError",
+            "NoteRefused",
+            "InterviewError",
+            "UnsafeBinding",
+        ],
+        "rag.errors",
+    ),
+    "how_made": "rag.answer.compose",
+    "plain_messages": "rag.answer.followup",
+    **dict.fromkeys(["LEGEND", "SourceGroup", "group_sources", "mark"], "rag.answer.source_groups"),
+    **dict.fromkeys(["DIFFICULTIES", "MODES", "Feedback", "InterviewSession"], "rag.interview.session"),
+    **dict.fromkeys(["location", "note_url"], "rag.library.links"),
+    "NotesWatcher": "rag.library.watch",
+    "ServerState": "rag.llm.vllm_server",
+    "strip_control": "ingest.control_chars",
+}
+__all__ = list(_HOME)
 
 
 def __getattr__(name: str):

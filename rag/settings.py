@@ -16,10 +16,16 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from ingest.chunking import CHUNK_TOKENS, OVERLAP_TOKENS
 from ingest.embed import default_cache_dir
-
+from rag.errors import UnsafeBinding
 
 # the addresses a server may bind without a login or key: only this machine can reach them
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def check_binding(host: str, secret: str | None, exposes: str, fix: str) -> None:
+    """Off loopback anyone on the network could read the notes: a server there needs a login or key."""
+    if host not in LOOPBACK and not secret:
+        raise UnsafeBinding(f"binding to {host} would {exposes}; {fix}, or bind to 127.0.0.1")
 
 
 class Settings(BaseSettings):
@@ -35,9 +41,13 @@ class Settings(BaseSettings):
     embedding_batch_size: int = 32
     chunk_tokens: int = CHUNK_TOKENS
     overlap_tokens: int = OVERLAP_TOKENS
-    index_type: Literal["auto", "flat", "hnsw"] = Field("auto", description="auto: flat up to hnsw_above chunks, HNSW beyond")
+    index_type: Literal["auto", "flat", "hnsw"] = Field(
+        "auto", description="auto: flat up to hnsw_above chunks, HNSW beyond"
+    )
     hnsw_above: int = 50_000  # docs/benchmarks.md, "Retrieval at scale"
-    auto_ingest: bool = Field(True, description="retrieve, ask, chat, interview and the UI bring a stale index up to date first")
+    auto_ingest: bool = Field(
+        True, description="retrieve, ask, chat, interview and the UI bring a stale index up to date first"
+    )
 
     # retrieval
     top_k: int = 5
@@ -62,10 +72,14 @@ class Settings(BaseSettings):
     llm_repetition_penalty: float = 1.0
     # a new paragraph opening with "[n]" is a small model starting to recite the context blocks
     llm_stop: list[str] = Field(default_factory=lambda: ["\n\n[", "\nQuestion:", "</notes>"])
-    citation_attribution: bool = Field(True, description="raw mode: cite uncited sentences by word overlap with a block")
+    citation_attribution: bool = Field(
+        True, description="raw mode: cite uncited sentences by word overlap with a block"
+    )
     # answers (README, "Answers you can trust")
     answer_mode: Literal["verified", "extractive", "raw"] = Field(
-        "verified", description="verified: evidence sentences to the LLM, every sentence it writes checked; extractive: the evidence itself, no LLM; raw: whole passages, unchecked"
+        "verified",
+        description="verified: evidence sentences to the LLM, every sentence it writes checked; extractive: "
+        "the evidence itself, no LLM; raw: whole passages, unchecked",
     )
     evidence_units: int = Field(8, description="sentences of the retrieved passages given to the LLM as evidence")
     # Below abstain_below the notes do not cover the question: no LLM call. Up to
@@ -87,7 +101,9 @@ class Settings(BaseSettings):
     # mock interviews
     interview_dir: Path | None = Field(None, description="sessions and Leitner boxes; default: beside the index")
     interview_pass_score: float = Field(5.0, description="a score from here up moves a concept up a Leitner box")
-    interview_company_notes: list[str] = Field(default_factory=lambda: ["*interview*", "*prep*"], description="notes company mode draws from")
+    interview_company_notes: list[str] = Field(
+        default_factory=lambda: ["*interview*", "*prep*"], description="notes company mode draws from"
+    )
 
     # `rag ui`
     ui_host: str = "127.0.0.1"
@@ -100,7 +116,9 @@ class Settings(BaseSettings):
     # `rag api` (OpenAI-compatible endpoint) and `rag mcp --http`
     api_host: str = "127.0.0.1"
     api_port: int = 8001
-    api_key: str | None = Field(None, description="Bearer key `rag api` requires; required to bind anywhere but loopback")
+    api_key: str | None = Field(
+        None, description="Bearer key `rag api` requires; required to bind anywhere but loopback"
+    )
     mcp_port: int = Field(8002, description="`rag mcp --http` port; it binds 127.0.0.1 only")
 
     # `rag serve`

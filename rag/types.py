@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator, Iterator
 from dataclasses import asdict, dataclass, field
+from typing import Literal, get_args
 
 from ingest.chunking import Chunk
 
-__all__ = ["Chunk", "Hit", "Source", "Answer"]
+__all__ = ["Chunk", "Hit", "Source", "Answer", "AnswerMode", "ANSWER_MODES", "Made", "AnswerStream"]
+
+# How to answer (the `answer_mode` setting, `--mode`): every sentence the LLM writes checked against the
+# notes; the notes' own sentences, no LLM; whole passages to the LLM, unchecked.
+AnswerMode = Literal["verified", "extractive", "raw"]
+ANSWER_MODES: tuple[str, ...] = get_args(AnswerMode)
+# How an answer was made: the LLM's (checked in verified mode), the notes' own sentences, or not at all.
+Made = Literal["generated", "extractive", "abstained"]
 
 
 @dataclass
@@ -78,8 +87,8 @@ class Answer:
     error: str | None = None  # the LLM could not answer (down, stopped mid-answer); text may be partial
     llm_used: bool = True  # the text is the LLM's (checked); false for extractive and abstained answers
     notice: str | None = None  # something the user should know, e.g. that the local server was started
-    mode: str = "generated"  # generated | extractive (the notes' own sentences) | abstained
-    claims: list = field(default_factory=list)  # rag.verify.Claim per sentence the model wrote
+    mode: Made = "generated"
+    claims: list = field(default_factory=list)  # rag.answer.verify.Claim per sentence the model wrote
     coverage: float | None = None  # how well the notes cover the question (abstention rule's score)
     truncated: bool = False  # the model hit llm_max_tokens; its unfinished sentence was left out
 
@@ -108,3 +117,24 @@ class Answer:
             "coverage": None if self.coverage is None else round(self.coverage, 3),
             "truncated": self.truncated,
         }
+
+
+class AnswerStream:
+    """An answer as it is written (as simonw/llm's `Response`): iterating gives the model's text pieces
+    as they arrive; `.answer` is the finished `Answer`, waiting for the rest of the stream if need be.
+
+    In verified mode the pieces are a draft: the answer's text is what survived the check."""
+
+    def __init__(self, pieces: Generator[str, None, Answer]):
+        self._pieces = pieces
+        self._answer: Answer | None = None
+
+    def __iter__(self) -> Iterator[str]:
+        if self._answer is None:
+            self._answer = yield from self._pieces
+
+    @property
+    def answer(self) -> Answer:
+        for _ in self:
+            pass
+        return self._answer

@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-extras="${1:-cpu}"          # "cpu" for the app, "cpu,dev" for the tests
+extras="${1:-cpu}"          # "cpu" for the app, "cpu,dev,eval" for the tests
 venv=.venv
 stamp="$venv/.bootstrap-$(echo "$extras" | tr ',' '-')"
 

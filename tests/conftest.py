@@ -15,6 +15,21 @@ from helpers import ARTIFACTS, CHROMIUM, NOTES, free_port
 
 from rag import Assistant, Settings
 
+# The tiers (`make test-fast` runs neither): a test is marked by the fixtures it uses, so a new one cannot
+# land in the fast tier by forgetting a marker.
+TIERS = {
+    "llm": {"vllm_settings"},  # a real vLLM server
+    "browser": {"browser", "page"},  # headless Chromium
+    "integration": {"cli_env"},  # the `rag` console script in its own process
+}
+
+
+def pytest_collection_modifyitems(items) -> None:
+    for item in items:
+        for marker, fixtures in TIERS.items():
+            if fixtures & set(getattr(item, "fixturenames", ())):
+                item.add_marker(marker)
+
 
 @pytest.fixture(scope="session")
 def shipped_index(tmp_path_factory) -> Path:
@@ -26,7 +41,9 @@ def shipped_index(tmp_path_factory) -> Path:
 
 @pytest.fixture
 def shipped(shipped_index) -> Assistant:
-    return Assistant(notes_dir=NOTES, index_dir=shipped_index, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False)
+    return Assistant(
+        notes_dir=NOTES, index_dir=shipped_index, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False
+    )
 
 
 @pytest.fixture
@@ -41,7 +58,12 @@ def make_assistant(notes_dir, tmp_path):
     """An assistant over a private notes folder and index; the LLM endpoint points at nothing."""
 
     def make(**overrides) -> Assistant:
-        settings = dict(notes_dir=notes_dir, index_dir=tmp_path / "index", llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False)
+        settings = dict(
+            notes_dir=notes_dir,
+            index_dir=tmp_path / "index",
+            llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
+            llm_autostart=False,
+        )
         settings.update(overrides)
         return Assistant(**settings)
 
@@ -56,7 +78,7 @@ def vllm_settings(shipped_index) -> Settings:
     The model folder is prepared in the normal cache so later sessions reuse it; the server runs on
     its own port with its own state file, so a user's server is never touched.
     """
-    from rag import server
+    from rag.llm import vllm_server as server
 
     port = free_port()
     settings = Settings(server_port=port, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_autostart=True)
@@ -82,7 +104,15 @@ def browser():
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
-        flags = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+        flags = [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ]
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=flags)
         yield b
         b.close()

@@ -10,7 +10,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class FakeLLM:
-    def __init__(self, reply: str, die_after: int | None = None, model: str = "fake-model", finish_reason: str = "stop"):
+    def __init__(
+        self, reply: str, die_after: int | None = None, model: str = "fake-model", finish_reason: str = "stop"
+    ):
         self.reply = reply
         self.die_after = die_after  # pieces sent before the connection drops
         self.finish_reason = finish_reason  # "length": the reply was cut at max_tokens
@@ -43,12 +45,22 @@ class FakeLLM:
                         self.connection.shutdown(2)  # the server "dies" mid-answer
                         return
                     text = word if n == 0 else " " + word
-                    event = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": fake.model,
-                             "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}
+                    event = {
+                        "id": "x",
+                        "object": "chat.completion.chunk",
+                        "created": 0,
+                        "model": fake.model,
+                        "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}],
+                    }
                     self.wfile.write(f"data: {json.dumps(event)}\n\n".encode())
                     self.wfile.flush()
-                done = {"id": "x", "object": "chat.completion.chunk", "created": 0, "model": fake.model,
-                        "choices": [{"index": 0, "delta": {}, "finish_reason": fake.finish_reason}]}
+                done = {
+                    "id": "x",
+                    "object": "chat.completion.chunk",
+                    "created": 0,
+                    "model": fake.model,
+                    "choices": [{"index": 0, "delta": {}, "finish_reason": fake.finish_reason}],
+                }
                 self.wfile.write(f"data: {json.dumps(done)}\n\ndata: [DONE]\n\n".encode())
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -58,7 +70,7 @@ class FakeLLM:
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.server.server_address[1]}/v1"
 
-    def __enter__(self) -> "FakeLLM":
+    def __enter__(self) -> FakeLLM:
         self.thread.start()
         return self
 

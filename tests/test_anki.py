@@ -12,6 +12,7 @@ import zipfile
 from html import unescape
 from pathlib import Path
 
+import pytest
 from helpers import write
 
 from rag.interview.anki import DECK_ID, MODEL_ID
@@ -37,7 +38,10 @@ def read_apkg(path: Path) -> dict:
         db.write_bytes(z.read("collection.anki2"))
     con = sqlite3.connect(db)
     try:
-        notes = {guid: {"mid": mid, "fields": flds.split("\x1f"), "tags": tags.split()} for guid, mid, flds, tags in con.execute("select guid, mid, flds, tags from notes")}
+        notes = {
+            guid: {"mid": mid, "fields": flds.split("\x1f"), "tags": tags.split()}
+            for guid, mid, flds, tags in con.execute("select guid, mid, flds, tags from notes")
+        }
         cards = [did for (did,) in con.execute("select did from cards")]
         models, decks = (json.loads(v) for v in con.execute("select models, decks from col").fetchone())
     finally:
@@ -82,6 +86,7 @@ def test_two_exports_have_the_same_notes_and_an_edit_updates_them(make_assistant
     assert "generalise better" in edited["notes"][guid]["fields"][1] and "Dropout" in edited["notes"][guid]["fields"][0]
 
 
+@pytest.mark.integration  # the rag command
 def test_a_topic_deck_from_the_cli_and_the_ui(make_assistant, notes_dir, tmp_path):
     write(notes_dir, "reg.md", NOTE)
     a = make_assistant()
@@ -89,7 +94,18 @@ def test_a_topic_deck_from_the_cli_and_the_ui(make_assistant, notes_dir, tmp_pat
     env = {**os.environ, "RAG_CACHE_DIR": str(tmp_path / "cache"), "RAG_LLM_AUTOSTART": "false"}
     rag = str(Path(sys.executable).parent / "rag")
     deck = tmp_path / "decks" / "dropout.apkg"
-    args = [rag, "interview", "--export-anki", str(deck), "--topic", "dropout", "--notes", str(notes_dir), "--index", str(a.index_dir)]
+    args = [
+        rag,
+        "interview",
+        "--export-anki",
+        str(deck),
+        "--topic",
+        "dropout",
+        "--notes",
+        str(notes_dir),
+        "--index",
+        str(a.index_dir),
+    ]
     result = subprocess.run(args, capture_output=True, text=True, env=env, timeout=300)
     assert result.returncode == 0, result.stderr
     assert "1 card in deck notes-rag::dropout" in result.stdout and str(deck) in result.stdout
@@ -100,7 +116,9 @@ def test_a_topic_deck_from_the_cli_and_the_ui(make_assistant, notes_dir, tmp_pat
     assert len(topic_deck) == 1 and DECK_ID not in topic_deck
     assert cli["decks"][str(topic_deck.pop())]["name"] == "notes-rag::dropout"
 
-    none = subprocess.run([*args[:5], "nothing-like-this", *args[6:]], capture_output=True, text=True, env=env, timeout=300)
+    none = subprocess.run(
+        [*args[:5], "nothing-like-this", *args[6:]], capture_output=True, text=True, env=env, timeout=300
+    )
     assert none.returncode == 1 and "no interview concepts match topic 'nothing-like-this'" in none.stderr
 
     from ui.app import App

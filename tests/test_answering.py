@@ -5,9 +5,9 @@ from fake_llm import FakeLLM
 
 from ingest.chunking import Chunk
 from rag import Assistant
-from rag.chat import standalone_query
-from rag.citations import attribute, check_citations, sources_for
-from rag.prompt import PromptTemplate, chat_template_has_system_role, fit_to_window
+from rag.answer.citations import attribute, check_citations, sources_for
+from rag.answer.followup import standalone_query
+from rag.answer.prompt import PromptTemplate, chat_template_has_system_role, fit_to_window
 from rag.types import Answer, Hit
 
 
@@ -29,13 +29,18 @@ def test_template_has_four_parts_and_numbered_blocks():
     system, user = messages[0]["content"], messages[1]["content"]
     assert "using only the numbered notes" in system  # role
     assert "End each sentence with the number of the note" in system  # constraints
-    assert "<notes>\n[1] notes > Section 1\n" in user and "[2] notes > Section 2\nAn epoch is one pass" in user  # context
+    assert (
+        "<notes>\n[1] notes > Section 1\n" in user and "[2] notes > Section 2\nAn epoch is one pass" in user
+    )  # context
     assert user.rstrip().splitlines()[-1] == "Question: What is an epoch?"  # instruction
 
 
 def test_without_system_role_the_system_text_leads_the_first_user_turn():
     t = PromptTemplate.load()
-    history = [{"role": "user", "content": "What is dropout?"}, {"role": "assistant", "content": "It removes neurons [3]."}]
+    history = [
+        {"role": "user", "content": "What is dropout?"},
+        {"role": "assistant", "content": "It removes neurons [3]."},
+    ]
     messages = t.messages("And why?", HITS, system_role=False, history=history)
     assert [m["role"] for m in messages] == ["user", "assistant", "user"]
     assert messages[0]["content"].startswith(t.system_text(3))
@@ -66,8 +71,8 @@ def test_system_role_detection():
 
 def test_real_mistral_style_template_has_no_system_role():
     """A Jinja chat template in the Mistral style, rendered by transformers itself."""
-    from transformers import PreTrainedTokenizerFast
     from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
 
     tok = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"[UNK]": 0}, unk_token="[UNK]")))
     tok.chat_template = (
@@ -91,7 +96,9 @@ def test_context_is_cut_to_the_window_lowest_rank_first():
     kept, _ = fit_to_window(t, "q", HITS, count, window=full + 16 * 2 + 100 - 5, reserve_for_answer=100)
     assert kept == HITS[:2]
     history = [{"role": "user", "content": "word " * 50}, {"role": "assistant", "content": "word " * 50}]
-    kept, trimmed = fit_to_window(t, "q", HITS, count, window=full + 16 * 4 + 100, reserve_for_answer=100, history=history)
+    kept, trimmed = fit_to_window(
+        t, "q", HITS, count, window=full + 16 * 4 + 100, reserve_for_answer=100, history=history
+    )
     assert trimmed == [] and kept == HITS  # old turns go before any block does
 
 
@@ -109,7 +116,9 @@ def test_sources_list_cited_first_then_retrieved():
 
 
 def test_attribution_cites_supported_sentences_only():
-    text, added = attribute("Dropout removes neurons during training to prevent overfitting. The moon is made of cheese.", HITS)
+    text, added = attribute(
+        "Dropout removes neurons during training to prevent overfitting. The moon is made of cheese.", HITS
+    )
     assert added == [3]
     assert text == "Dropout removes neurons during training to prevent overfitting [3]. The moon is made of cheese."
 
@@ -117,15 +126,23 @@ def test_attribution_cites_supported_sentences_only():
 def test_follow_up_questions_become_standalone():
     first = [{"role": "user", "content": "What does batch normalization do?"}]
     assert standalone_query(first) == "What does batch normalization do?"
-    follow = first + [{"role": "assistant", "content": "It normalizes."}, {"role": "user", "content": "Why does it help training?"}]
+    follow = first + [
+        {"role": "assistant", "content": "It normalizes."},
+        {"role": "user", "content": "Why does it help training?"},
+    ]
     assert standalone_query(follow) == "What does batch normalization do? Why does it help training?"
-    fresh = follow + [{"role": "assistant", "content": "..."}, {"role": "user", "content": "Explain the Gini index for decision tree splits"}]
+    fresh = follow + [
+        {"role": "assistant", "content": "..."},
+        {"role": "user", "content": "Explain the Gini index for decision tree splits"},
+    ]
     assert standalone_query(fresh) == "Explain the Gini index for decision tree splits"
 
 
 def test_chat_uses_the_rewritten_query_for_retrieval(shipped):
     with FakeLLM("Batch normalization normalizes layer inputs [1].") as llm:
-        a = Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, llm_base_url=llm.base_url, llm_autostart=False)
+        a = Assistant(
+            notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, llm_base_url=llm.base_url, llm_autostart=False
+        )
         answer = a.chat(
             [
                 {"role": "user", "content": "What does batch normalization do?"},
@@ -142,9 +159,12 @@ def test_chat_uses_the_rewritten_query_for_retrieval(shipped):
 def test_streamed_answer_with_fake_llm_checks_citations(shipped):
     # raw mode: only the citation numbers are checked (verified mode is in test_verified_answers)
     with FakeLLM("Batch normalization normalizes the inputs of each layer [1]. It also cures cancer [9].") as llm:
-        a = Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, llm_base_url=llm.base_url, llm_autostart=False)
-        pieces = list(a.stream("What does batch normalization do?", k=4, mode="raw"))
-    *text, answer = pieces
+        a = Assistant(
+            notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, llm_base_url=llm.base_url, llm_autostart=False
+        )
+        stream = a.stream("What does batch normalization do?", k=4, mode="raw")
+        text = list(stream)
+    answer = stream.answer
     assert all(isinstance(p, str) for p in text) and len(text) > 5
     assert isinstance(answer, Answer)
     assert answer.invalid_citations == [9] and "[9]" not in answer.text
@@ -162,7 +182,9 @@ def test_llm_down_returns_passages_and_a_reason(shipped):
 
 def test_server_dying_mid_answer_keeps_partial_text(shipped):
     with FakeLLM("Batch normalization normalizes the inputs of each layer and more words here", die_after=4) as llm:
-        a = Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, llm_base_url=llm.base_url, llm_autostart=False)
+        a = Assistant(
+            notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, llm_base_url=llm.base_url, llm_autostart=False
+        )
         answer = a.ask("What does batch normalization do?", mode="raw")
         checked = a.ask("What does batch normalization do?")
     assert answer.llm_used

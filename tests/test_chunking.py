@@ -61,7 +61,7 @@ def test_every_line_of_text_survives_chunking(count):
             if line.startswith("#") and line.strip() not in text:
                 # a heading with only sub-headings under it lives on in their heading paths; one with
                 # nothing at all under it is dropped
-                following = next((l for l in doc.lines[n + 1 :] if l.strip()), "#")
+                following = next((line for line in doc.lines[n + 1 :] if line.strip()), "#")
                 assert line.lstrip("# ").strip() in headings or following.startswith("#"), (source, line)
             elif line.strip() not in text:
                 # a line longer than a whole chunk is cut between words across chunks
@@ -69,7 +69,9 @@ def test_every_line_of_text_survives_chunking(count):
 
 
 def test_long_sections_split_with_overlap_not_inside_code(notes_dir, count):
-    paragraphs = "\n\n".join(f"Paragraph {i} talks about gradient descent and learning rates in some detail." for i in range(30))
+    paragraphs = "\n\n".join(
+        f"Paragraph {i} talks about gradient descent and learning rates in some detail." for i in range(30)
+    )
     code = "```python\n" + "\n".join(f"x{i} = compute({i})" for i in range(10)) + "\n```"
     path = write(notes_dir, "long.md", f"# Long\n{paragraphs}\n\n{code}\n\nAfter the code.\n")
     chunks = chunks_of(path, "long.md", count, chunk_tokens=120, overlap_tokens=30)
@@ -91,7 +93,11 @@ def test_a_heading_opens_its_own_chunk_when_its_first_paragraph_fills_one(notes_
     words: list[str] = []
     while count(" ".join(words + ["noise"])) <= budget:
         words.append("noise")
-    path = write(notes_dir, "dnn.md", f"# Parts of a DNN\nReLU -> f(x) = max(0,x)\n\n---\n\n##  Local minima\n{' '.join(words)}\n")
+    path = write(
+        notes_dir,
+        "dnn.md",
+        f"# Parts of a DNN\nReLU -> f(x) = max(0,x)\n\n---\n\n##  Local minima\n{' '.join(words)}\n",
+    )
     chunks = chunks_of(path, "dnn.md", count, chunk_tokens=96)
     relu = next(c for c in chunks if "ReLU" in c.text)
     assert "Local minima" not in relu.text and relu.heading_path == ["Parts of a DNN"]
@@ -107,7 +113,12 @@ def test_ids_are_stable_and_unique(count):
 
 
 def test_headings_lose_emphasis_markers_but_keep_a_lone_star_or_underscore(notes_dir, count):
-    md = write(notes_dir, "rl.md", "# Optimal policy π^*\nThe best policy.\n\n## **Scaling** of *attention* scores\nDivide by the root.\n\n## Number of Estimators (n_estimators)\nMore trees.\n")
+    md = write(
+        notes_dir,
+        "rl.md",
+        "# Optimal policy π^*\nThe best policy.\n\n## **Scaling** of *attention* scores\nDivide by the "
+        "root.\n\n## Number of Estimators (n_estimators)\nMore trees.\n",
+    )
     headings = {h for c in chunks_of(md, "rl.md", count) for h in c.heading_path}
     assert headings == {"Optimal policy π^*", "Scaling of attention scores", "Number of Estimators (n_estimators)"}
     # the shipped RL notes: a slide title in plain text

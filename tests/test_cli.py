@@ -10,6 +10,8 @@ from pathlib import Path
 import pytest
 from helpers import free_port, write
 
+pytestmark = pytest.mark.integration  # processes of their own
+
 RAG = str(Path(sys.executable).parent / "rag")
 
 
@@ -21,11 +23,25 @@ def rag(*args, env=None, input=None, timeout=300):
 @pytest.fixture
 def cli_env(tmp_path):
     # a dead LLM endpoint and no autostart: these tests are about the CLI, not the model
-    return {"RAG_CACHE_DIR": str(tmp_path / "cache"), "RAG_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "RAG_LLM_AUTOSTART": "false"}
+    return {
+        "RAG_CACHE_DIR": str(tmp_path / "cache"),
+        "RAG_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+        "RAG_LLM_AUTOSTART": "false",
+    }
 
 
 def test_help_on_every_command():
-    for command in ([], ["ingest"], ["retrieve"], ["status"], ["ask"], ["chat"], ["interview"], ["serve"], ["model", "prepare"]):
+    for command in (
+        [],
+        ["ingest"],
+        ["retrieve"],
+        ["status"],
+        ["ask"],
+        ["chat"],
+        ["interview"],
+        ["serve"],
+        ["model", "prepare"],
+    ):
         result = rag(*command, "--help")
         assert result.returncode == 0, result.stderr
         assert "Usage" in result.stdout
@@ -45,7 +61,9 @@ def test_ingest_retrieve_status_json(tmp_path, notes_dir, cli_env):
     assert human.returncode == 0 and "Up to date: 1 files" in human.stdout
     assert human.stderr.count("skipped") == 1 and "bad.md: binary data" in human.stderr  # said once, with why
 
-    hits = json.loads(rag("retrieve", "what zeroes activations?", "-k", "3", "--index", index, "--json", env=cli_env).stdout)
+    hits = json.loads(
+        rag("retrieve", "what zeroes activations?", "-k", "3", "--index", index, "--json", env=cli_env).stdout
+    )
     assert hits[0]["source"] == "a.md" and hits[0]["heading"] == "a > Dropout" and hits[0]["rank"] == 1
 
     status = json.loads(rag("status", "--index", index, "--json", env=cli_env).stdout)
@@ -64,12 +82,16 @@ def test_ingest_exit_status(tmp_path, notes_dir, cli_env):
 
 def test_retrieve_without_index_says_how_to_build_it(tmp_path, cli_env):
     # no notes folder either, so there is nothing to bring the index up to date from
-    result = rag("retrieve", "anything", "--notes", str(tmp_path / "no-notes"), "--index", str(tmp_path / "none"), env=cli_env)
+    result = rag(
+        "retrieve", "anything", "--notes", str(tmp_path / "no-notes"), "--index", str(tmp_path / "none"), env=cli_env
+    )
     assert result.returncode == 1 and "rag ingest" in result.stderr
 
 
 def test_ask_with_llm_down_prints_passages_and_exits_3(shipped_index, cli_env):
-    result = rag("ask", "What does batch normalization do?", "--index", str(shipped_index), "--no-autostart", env=cli_env)
+    result = rag(
+        "ask", "What does batch normalization do?", "--index", str(shipped_index), "--no-autostart", env=cli_env
+    )
     assert result.returncode == 3, result.stderr
     assert "LLM unavailable" in result.stderr
     assert "Batch" in result.stdout and "Sources" in result.stdout
@@ -118,7 +140,19 @@ def test_eval_retrieval_command_writes_reports(shipped_index, tmp_path, cli_env)
     subset = tmp_path / "qs.jsonl"
     subset.write_text("".join(DEFAULT_DATASET.read_text().splitlines(keepends=True)[:10]))
     out = tmp_path / "report"
-    result = rag("eval", "retrieval", "--configs", "bm25,hybrid", "--dataset", str(subset), "--index", str(shipped_index), "--out", str(out), env=cli_env)
+    result = rag(
+        "eval",
+        "retrieval",
+        "--configs",
+        "bm25,hybrid",
+        "--dataset",
+        str(subset),
+        "--index",
+        str(shipped_index),
+        "--out",
+        str(out),
+        env=cli_env,
+    )
     assert result.returncode == 0, result.stderr
     assert "hybrid" in result.stdout and "hit@2000" in result.stdout
     assert sorted(p.name for p in out.iterdir()) == ["per_question.png", "recall_at_k.png", "report.json", "report.md"]
@@ -129,11 +163,27 @@ def test_interview_session_with_piped_answers_writes_its_transcript(shipped_inde
     env = {**cli_env, "RAG_INTERVIEW_DIR": str(tmp_path / "interview")}
     answers = "Dropout randomly drops neurons during training to prevent overfitting.\n/skip\nI don't know\n"
     md = tmp_path / "transcript.md"
-    result = rag("interview", "--n", "3", "--seed", "4", "--index", str(shipped_index), "--export", str(md), input=answers, env=env)
+    result = rag(
+        "interview",
+        "--n",
+        "3",
+        "--seed",
+        "4",
+        "--index",
+        str(shipped_index),
+        "--export",
+        str(md),
+        input=answers,
+        env=env,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.count("Model answer") == 3 and "Score" in result.stdout and "mean" in result.stdout
     saved = json.loads(next((tmp_path / "interview" / "sessions").glob("*.json")).read_text())
-    assert [t["answer"] for t in saved["turns"]] == ["Dropout randomly drops neurons during training to prevent overfitting.", "", "I don't know"]
+    assert [t["answer"] for t in saved["turns"]] == [
+        "Dropout randomly drops neurons during training to prevent overfitting.",
+        "",
+        "I don't know",
+    ]
     assert saved["turns"][2]["feedback"]["verdict"] == "dont_know" and saved["summary"]["answered"] == 3
     assert saved["turns"][0]["question"]["text"] in md.read_text()
 
@@ -144,13 +194,19 @@ def test_interview_session_with_piped_answers_writes_its_transcript(shipped_inde
     again = rag("interview", "--resume", session_id, "--index", str(shipped_index), input="a\nb\n", env=env)
     assert again.returncode == 0 and waiting in again.stdout and again.stdout.count("Model answer") == 2
     bad = rag("interview", "--topic", "no such topic anywhere", "--index", str(shipped_index), env=env)
-    assert bad.returncode == 1 and "no questions match topic" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    assert (
+        bad.returncode == 1 and "no questions match topic" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+    )
 
 
 def test_terminal_escape_sequences_in_notes_never_reach_the_terminal(tmp_path, notes_dir, cli_env):
     from fake_llm import FakeLLM
 
-    write(notes_dir, "colours.md", "# Okapi \x1b[31mred\x1b[0m gradients\nThe okapi gradient \x1b]0;pwned\x07steps twice per quokka.\n")
+    write(
+        notes_dir,
+        "colours.md",
+        "# Okapi \x1b[31mred\x1b[0m gradients\nThe okapi gradient \x1b]0;pwned\x07steps twice per quokka.\n",
+    )
     index = tmp_path / "idx"
     assert rag("ingest", str(notes_dir), "--index", str(index), env=cli_env).returncode == 0
     chunks = "".join(p.read_text() for p in index.rglob("chunks.jsonl"))
@@ -164,25 +220,41 @@ def test_terminal_escape_sequences_in_notes_never_reach_the_terminal(tmp_path, n
         chatted = rag("chat", "--index", str(index), env=env, input="What is the okapi gradient?\n/quit\n")
     for result in (asked, chatted):
         assert "gradient steps twice" in result.stdout, result.stderr
-        assert "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout and "pwned" not in result.stdout
+        assert (
+            "\x1b" not in result.stdout + result.stderr and "\x07" not in result.stdout and "pwned" not in result.stdout
+        )
 
 
 def test_sources_list_each_section_once_with_a_legend_and_chat_shows_what_was_cited(shipped_index, cli_env):
     from fake_llm import FakeLLM
 
     # the notes' own words, so that the answer stands whatever checks it against them
-    reply = "Batch normalization is a technique used in neural networks to normalize the inputs of each layer [1]. By normalizing the inputs, batch normalization can improve the training speed and stability of the neural network [2]."
+    reply = (
+        "Batch normalization is a technique used in neural networks to normalize the inputs of each layer "
+        "[1]. By normalizing the inputs, batch normalization can improve the training speed and stability of "
+        "the neural network [2]."
+    )
     with FakeLLM(reply) as llm:
         env = {**cli_env, "RAG_LLM_BASE_URL": llm.base_url}
         asked = rag("ask", "What does batch normalization do?", "-k", "5", "--index", str(shipped_index), env=env)
-        chatted = rag("chat", "-k", "5", "--index", str(shipped_index), env=env, input="What does batch normalization do?\n/sources\n/quit\n")
+        chatted = rag(
+            "chat",
+            "-k",
+            "5",
+            "--index",
+            str(shipped_index),
+            env=env,
+            input="What does batch normalization do?\n/sources\n/quit\n",
+        )
     assert asked.returncode == 0, asked.stderr
     sources = asked.stdout.split("Sources", 1)[1]
     assert "[n] cited in the answer · (n) retrieved, not cited" in sources
     lines = [line for line in sources.splitlines() if " > " in line]
     sections = [line.split(" > ", 1)[1] for line in lines]
     assert len(sections) == len(set(sections)) and len(lines) < 5  # five passages, fewer sections
-    assert re.match(r"\[1\]( [\[(]\d[\])])+ ", lines[0]) and "Batch Normalization" in lines[0]  # one section, its numbers together
+    assert (
+        re.match(r"\[1\]( [\[(]\d[\])])+ ", lines[0]) and "Batch Normalization" in lines[0]
+    )  # one section, its numbers together
     # rag chat: the cited sections right after the answer; everything retrieved on /sources
     _, answered, listed, _ = chatted.stdout.split("you> ")
     assert "Cited" in answered and "[1]" in answered and "(" not in answered.split("Cited", 1)[1].replace("(n)", "")

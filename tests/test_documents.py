@@ -1,10 +1,10 @@
 """Loaders: each note format, and every kind of bad input the issue lists."""
 
-
 import pytest
 from helpers import NOTES, minimal_pdf, write
 
-from ingest.documents import NotesFolderError, list_notes, load_document
+from ingest.documents import list_notes, load_document
+from ingest.errors import NotesFolderError
 
 OBSIDIAN = """---
 title: Optimisers
@@ -71,7 +71,9 @@ def test_shipped_notes_load(tmp_path):
 def test_plain_text_and_pdf(notes_dir):
     txt = load_document(write(notes_dir, "lecture.txt", "1. INTRO\n\nHello there.\n"), "lecture.txt")
     assert txt.kind == "text" and txt.lines[0] == "1. INTRO"
-    pdf = load_document(write(notes_dir, "paper.pdf", minimal_pdf(["Dropout prevents co-adaptation.", "Second line"])), "paper.pdf")
+    pdf = load_document(
+        write(notes_dir, "paper.pdf", minimal_pdf(["Dropout prevents co-adaptation.", "Second line"])), "paper.pdf"
+    )
     assert pdf.kind == "pdf"
     assert "Dropout prevents co-adaptation." in "\n".join(pdf.lines)
     assert pdf.lines[0] == "PAGE 1"
@@ -144,7 +146,10 @@ def test_missing_folder(tmp_path):
         list_notes(tmp_path / "nope")
 
 
-ESCAPES = "# Colours\x1b[31m red\x1b[0m\nA note that sets the \x1b]0;pwned title\x07window title and rings\x07 a bell.\nTabs\tstay.\n"
+ESCAPES = (
+    "# Colours\x1b[31m red\x1b[0m\nA note that sets the \x1b]0;pwned title\x07window title and rings\x07 "
+    "a bell.\nTabs\tstay.\n"
+)
 
 
 @pytest.mark.parametrize("name", ["escapes.md", "escapes.txt"])

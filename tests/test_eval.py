@@ -44,8 +44,11 @@ def test_dataset_format_and_coverage():
     answerable = [q for q in questions if q.answerable]
     assert len(answerable) >= 80 and len(questions) - len(answerable) >= 15
     assert {q.source for q in answerable} == {
-        "ml-fundamentals.md", "ai-applications-summary.txt", "ml-in-industry-lecture.txt",
-        "life-as-an-ml-engineer.md", "accenture-interview-prep.md",
+        "ml-fundamentals.md",
+        "ai-applications-summary.txt",
+        "ml-in-industry-lecture.txt",
+        "life-as-an-ml-engineer.md",
+        "accenture-interview-prep.md",
     }
     assert {q.split for q in questions} == {"dev", "test", "holdout", "fresh"}
 
@@ -57,9 +60,10 @@ def test_bad_dataset_line_names_file_and_line(tmp_path):
         load_questions(path)
 
 
+@pytest.mark.integration  # a question set scored end to end
 def test_short_end_to_end_eval_on_the_real_index(shipped, tmp_path):
     subset = tmp_path / "subset.jsonl"
-    rows = [json.loads(l) for l in open(DEFAULT_DATASET)]
+    rows = [json.loads(line) for line in open(DEFAULT_DATASET)]
     subset.write_text("\n".join(json.dumps(r) for r in rows[:24:2] + rows[-2:]) + "\n")
     report = run_retrieval_eval(shipped, ["naive", "bm25", "hybrid"], dataset=subset)
     by_name = {r.name: r for r in report.results}
@@ -90,11 +94,14 @@ def test_answer_metric_proxies_on_hand_made_answers():
     sources = [Source(n=1, source="a.md", heading="a > Dropout", excerpt=block, chunk_id="x", cited=True, text=block)]
     answer = Answer(
         question="What is dropout?",
-        text="Dropout randomly removes neurons during training [1]. Bananas are rich in potassium and grow in bunches [1].",
+        text="Dropout randomly removes neurons during training [1]. Bananas are rich in potassium and grow in "
+        "bunches [1].",
         sources=sources,
         timings={"total": 1.5},
     )
-    q = Question(id="t1", question="What is dropout?", quote="x", answer="Dropout removes neurons at random while training.")
+    q = Question(
+        id="t1", question="What is dropout?", quote="x", answer="Dropout removes neurons at random while training."
+    )
     score = score_answer(q, answer, Support(Embedder()))
     assert score.faithfulness == 0.5  # one of two sentences is supported by the block
     assert score.citation_precision == 0.5  # both cite [1]; only the first is backed by it
@@ -106,7 +113,7 @@ def test_judge_model_decides_support_when_configured():
     from fake_llm import FakeLLM
 
     from eval.answers import Support, llm_judge
-    from rag.llm import LLMClient
+    from rag.llm.client import LLMClient
 
     with FakeLLM("yes") as yes, FakeLLM("no") as no:
         agree = Support(embedder=None, judge=llm_judge(LLMClient(yes.base_url, "judge")))

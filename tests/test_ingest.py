@@ -10,7 +10,8 @@ from helpers import write
 
 import ingest.store as store
 from ingest.chunking import CHUNKER_VERSION
-from ingest.store import IndexBusy, IndexCorrupt, IndexWriteError, current_generation, ingest_lock
+from ingest.errors import IndexBusy, IndexCorrupt, IndexWriteError
+from ingest.store import current_generation, ingest_lock
 
 NOTE_A = "# Dropout\nDropout randomly zeroes activations during training to prevent co-adaptation.\n"
 NOTE_B = "# Momentum\nMomentum accumulates an exponentially decaying average of past gradients.\n"
@@ -217,4 +218,7 @@ def test_hnsw_index_option(make_assistant, notes_dir):
     switched = make_assistant(index_type="flat").ingest()
     assert switched.rebuilt_because == "index type changed (hnsw -> flat); vectors reused" and switched.added == 0
     assert type(make_assistant().index.dense).__name__ == "IndexFlatIP"
-    assert make_assistant(index_type="auto", hnsw_above=0).ingest().rebuilt_because == "index type changed (flat -> hnsw); vectors reused"
+    assert (
+        make_assistant(index_type="auto", hnsw_above=0).ingest().rebuilt_because
+        == "index type changed (flat -> hnsw); vectors reused"
+    )

@@ -18,7 +18,13 @@ from rag.interview.session import InterviewError
 @pytest.fixture
 def coach(shipped_index, tmp_path) -> Assistant:
     """The shipped index, with sessions and Leitner boxes of its own (tests must not share a history)."""
-    return Assistant(notes_dir=NOTES, index_dir=shipped_index, interview_dir=tmp_path / "interview", llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False)
+    return Assistant(
+        notes_dir=NOTES,
+        index_dir=shipped_index,
+        interview_dir=tmp_path / "interview",
+        llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
+        llm_autostart=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +83,12 @@ def test_correct_beats_partial_beats_wrong_and_empty(coach, pool, case):
 
 def test_empty_dont_know_and_off_topic_answers_get_zero_and_the_model_answer(coach, pool):
     concept = next(c for c in pool if c.term == "Patience")
-    for answer, verdict in [("   ", "empty"), ("I don't know", "dont_know"), ("keine Ahnung, sorry", "dont_know"), ("Paris is the capital of France and has many museums.", "off_topic")]:
+    for answer, verdict in [
+        ("   ", "empty"),
+        ("I don't know", "dont_know"),
+        ("keine Ahnung, sorry", "dont_know"),
+        ("Paris is the capital of France and has many museums.", "off_topic"),
+    ]:
         fb = grade(concept, "q", answer, coach.embedder, [])
         assert (fb.score, fb.verdict) == (0, verdict), answer
         assert not fb.covered and len(fb.missed) == len(concept.key_points)
@@ -108,7 +119,9 @@ def test_topic_and_difficulty_select_and_unknown_topic_says_what_exists(coach):
         q = session.next_question()
         assert "reinforcement" in (q.heading + q.source).lower() and q.difficulty == "easy"
         session.answer("")
-    with pytest.raises(InterviewError, match="no questions match topic 'quantum chromodynamics'; try one of: .*ml-fundamentals"):
+    with pytest.raises(
+        InterviewError, match="no questions match topic 'quantum chromodynamics'; try one of: .*ml-fundamentals"
+    ):
         coach.interview(topic="quantum chromodynamics")
 
 
@@ -159,12 +172,20 @@ def test_company_mode_practises_pitch_questions_and_background(coach):
     asks = [p for c in session.plan if c.kind == "ask" for p in c.key_points]
     assert any("recent machine learning projects" in p for p in asks)
     with pytest.raises(InterviewError, match="no interview-prep notes found"):
-        Assistant(notes_dir=NOTES, index_dir=coach.index_dir, interview_company_notes=["*nothing*"]).interview(mode="company")
+        Assistant(notes_dir=NOTES, index_dir=coach.index_dir, interview_company_notes=["*nothing*"]).interview(
+            mode="company"
+        )
 
 
 def test_judge_model_verdicts_are_combined_with_similarity(coach):
     with FakeLLM("") as judge:
-        graded = Assistant(notes_dir=NOTES, index_dir=coach.index_dir, interview_dir=coach.settings.interview_dir, judge_base_url=judge.base_url, judge_model="fake-model")
+        graded = Assistant(
+            notes_dir=NOTES,
+            index_dir=coach.index_dir,
+            interview_dir=coach.settings.interview_dir,
+            judge_base_url=judge.base_url,
+            judge_model="fake-model",
+        )
         session = graded.interview(topic="Terminologies > Patience", n=1, phrasing="template")
         concept = session.plan[0]
         judge.reply = json.dumps({"covered": [True] + [False] * (len(concept.key_points) - 1)})

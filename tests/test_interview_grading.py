@@ -12,6 +12,7 @@ from rag import Assistant
 from rag.interview.concepts import concepts_from_chunks
 
 HELD_OUT = ("held_out", "held_out_2")
+pytestmark = pytest.mark.integration  # whole labelled sets graded end to end
 
 
 @pytest.fixture(scope="module")
@@ -44,8 +45,11 @@ def test_held_out_correct_answers_score_high_and_rank_with_the_labels(reports, s
     assert r.spearman >= 0.7, r
 
 
-@pytest.mark.xfail(strict=True, reason="an embedding model cannot tell a reversed fact from the right one: "
-                   "wrong-but-on-topic answers average 3.7 and 5.7 on the held-out splits (issue #13 bar: <= 2)")
+@pytest.mark.xfail(
+    strict=True,
+    reason="an embedding model cannot tell a reversed fact from the right one: "
+    "wrong-but-on-topic answers average 3.7 and 5.7 on the held-out splits (issue #13 bar: <= 2)",
+)
 @pytest.mark.parametrize("split", HELD_OUT)
 def test_held_out_meets_the_issue_bars(reports, split):
     r = reports[split]

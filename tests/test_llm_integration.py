@@ -20,8 +20,9 @@ def live(shipped_index, vllm_settings) -> Assistant:
 
 
 def test_streamed_answer_cites_a_shipped_note(live):
-    pieces = list(live.stream("What does batch normalization do?"))
-    *text, answer = pieces
+    stream = live.stream("What does batch normalization do?")
+    text = list(stream)
+    answer = stream.answer
     assert isinstance(answer, Answer) and answer.error is None and answer.llm_used
     assert len(text) > 3 and all(isinstance(p, str) for p in text)  # it really streamed
     assert len(answer.text.split()) >= 5
@@ -53,7 +54,13 @@ def test_cli_ask_json_against_the_server(shipped_index, vllm_settings):
         "RAG_LLM_AUTOSTART": "false",
     }
     rag = str(Path(sys.executable).parent / "rag")
-    result = subprocess.run([rag, "ask", "What is the Gini index used for?", "--index", str(shipped_index), "--json"], capture_output=True, text=True, env=env, timeout=300)
+    result = subprocess.run(
+        [rag, "ask", "What is the Gini index used for?", "--index", str(shipped_index), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["answer"] and data["error"] is None
@@ -114,18 +121,17 @@ def test_server_killed_mid_answer_keeps_the_partial_text_and_the_next_question_r
     import signal
     import time
 
-    from rag import server
+    from rag.llm import vllm_server as server
 
     state = server.read_state(vllm_settings)
-    pieces, answer = [], None
+    pieces = []
     # raw: the text as it arrived is what is under test (verified answers fall back to the notes' sentences)
-    for piece in live.stream("Explain backpropagation step by step, in detail.", mode="raw"):
-        if isinstance(piece, Answer):
-            answer = piece
-            break
+    stream = live.stream("Explain backpropagation step by step, in detail.", mode="raw")
+    for piece in stream:
         pieces.append(piece)
         if len(pieces) == 3:
             os.killpg(state.pid, signal.SIGKILL)
+    answer = stream.answer
     assert answer is not None and answer.llm_used
     assert answer.error and "stopped mid-answer" in answer.error
     assert answer.text and "".join(pieces[:3]).strip()[:8] in answer.text  # what arrived is kept

@@ -18,6 +18,8 @@ from fake_llm import FakeLLM
 from helpers import NOTES, free_port
 from mcp import ClientSession, StdioServerParameters, stdio_client
 
+pytestmark = pytest.mark.integration  # processes of their own
+
 TOOLS = {"search_notes", "read_note", "list_notes", "ask_notes", "quiz", "grade_answer"}
 
 
@@ -33,7 +35,7 @@ def notes_with_traps(tmp_path):
 
 
 def call(notes, index, tmp_path, llm_url: str, steps):
-    """Start `python -m rag.mcp_server` with the environment a desktop client would set, run `steps`
+    """Start `python -m rag.frontends.mcp_server` with the environment a desktop client would set, run `steps`
     in one initialised session, and return what it returns."""
     env = {
         **{k: v for k, v in os.environ.items() if k.startswith(("HF_", "TRANSFORMERS_", "XDG_"))},
@@ -43,7 +45,9 @@ def call(notes, index, tmp_path, llm_url: str, steps):
         "RAG_LLM_BASE_URL": llm_url,
         "RAG_LLM_AUTOSTART": "false",
     }
-    params = StdioServerParameters(command=sys.executable, args=["-m", "rag.mcp_server"], env=env, cwd=str(tmp_path))
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "rag.frontends.mcp_server"], env=env, cwd=str(tmp_path)
+    )
 
     async def main():
         async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
@@ -68,11 +72,20 @@ def test_tools_search_read_list_and_refusals(notes_with_traps, shipped_index, tm
         tools = await session.list_tools()
         out = {"tools": {t.name: t for t in tools.tools}}
         out["search"] = await session.call_tool("search_notes", {"query": "What does batch normalization do?", "k": 3})
-        out["filtered"] = await session.call_tool("search_notes", {"query": "reward", "k": 2, "source": "ai-applications-summary.txt"})
+        out["filtered"] = await session.call_tool(
+            "search_notes", {"query": "reward", "k": 2, "source": "ai-applications-summary.txt"}
+        )
         out["listed"] = await session.call_tool("list_notes", {})
-        out["read"] = await session.call_tool("read_note", {"path": "ml-fundamentals.md", "heading": "Batch Normalization"})
+        out["read"] = await session.call_tool(
+            "read_note", {"path": "ml-fundamentals.md", "heading": "Batch Normalization"}
+        )
         out["whole"] = await session.call_tool("read_note", {"path": "life-as-an-ml-engineer.md"})
-        for name, path in {"dotdot": "../secret.md", "absolute": str(tmp_path / "secret.md"), "symlink": "leak.md", "hidden": ".obsidian/app.json"}.items():
+        for name, path in {
+            "dotdot": "../secret.md",
+            "absolute": str(tmp_path / "secret.md"),
+            "symlink": "leak.md",
+            "hidden": ".obsidian/app.json",
+        }.items():
             out[name] = await session.call_tool("read_note", {"path": path})
         return out
 
@@ -103,10 +116,17 @@ def test_tools_search_read_list_and_refusals(notes_with_traps, shipped_index, tm
     assert section["heading"] == "Neural Network Terminologies > Batch Normalization"
     assert section["text"].startswith("- Batch Normalization:") and "internal covariate shift" in section["text"]
     first, last = section["lines"]
-    assert 1 < first < last and "Batch Normalization" in (NOTES / "ml-fundamentals.md").read_text().splitlines()[first - 1]
+    assert (
+        1 < first < last and "Batch Normalization" in (NOTES / "ml-fundamentals.md").read_text().splitlines()[first - 1]
+    )
     assert payload(out["whole"])["text"].strip() == (NOTES / "life-as-an-ml-engineer.md").read_text().strip()
 
-    reasons = {"dotdot": "'..' leads out", "absolute": "absolute paths are refused", "symlink": "outside the notes folder", "hidden": "hidden files"}
+    reasons = {
+        "dotdot": "'..' leads out",
+        "absolute": "absolute paths are refused",
+        "symlink": "outside the notes folder",
+        "hidden": "hidden files",
+    }
     for name, reason in reasons.items():
         result = out[name]
         assert result.is_error, name
@@ -120,7 +140,10 @@ def test_ask_quiz_and_grade(shipped_index, tmp_path):
         out = {"ask": await session.call_tool("ask_notes", {"question": "What does batch normalization do?"})}
         out["quiz"] = await session.call_tool("quiz", {"topic": "Batch Normalization"})
         quiz = payload(out["quiz"])
-        answer = "It normalizes each layer's inputs to zero mean and unit variance over the mini-batch, which stabilises and speeds up training."
+        answer = (
+            "It normalizes each layer's inputs to zero mean and unit variance over the mini-batch, which "
+            "stabilises and speeds up training."
+        )
         out["grade"] = await session.call_tool("grade_answer", {"session_id": quiz["session_id"], "answer": answer})
         out["again"] = await session.call_tool("grade_answer", {"session_id": quiz["session_id"], "answer": answer})
         out["no_topic"] = await session.call_tool("quiz", {"topic": "underwater basket weaving"})
@@ -166,7 +189,10 @@ def test_rag_mcp_http_serves_the_same_tools_on_loopback(shipped_index, tmp_path)
             time.sleep(0.2)
 
         async def main():
-            async with streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write, *_), ClientSession(read, write) as session:
+            async with (
+                streamable_http_client(f"http://127.0.0.1:{port}/mcp") as (read, write, *_),
+                ClientSession(read, write) as session,
+            ):
                 await session.initialize()
                 tools = await session.list_tools()
                 return tools, await session.call_tool("search_notes", {"query": "What is an epoch?", "k": 1})

@@ -14,8 +14,8 @@ import pytest
 from fake_llm import FakeLLM
 from helpers import NOTES, free_port
 
-from rag import Assistant
-from rag.openai_api import FOOTNOTES, APISetupError, server
+from rag import Assistant, UnsafeBinding
+from rag.frontends.openai_api import FOOTNOTES, server
 
 REPLY = "Batch normalization normalizes the inputs of each layer [1]."
 
@@ -32,7 +32,9 @@ def start_api(shipped_index, fake):
     running = []
 
     def start(host: str = "127.0.0.1", **settings) -> str:
-        assistant = Assistant(notes_dir=NOTES, index_dir=shipped_index, llm_base_url=fake.base_url, llm_autostart=False, **settings)
+        assistant = Assistant(
+            notes_dir=NOTES, index_dir=shipped_index, llm_base_url=fake.base_url, llm_autostart=False, **settings
+        )
         port = free_port()
         api = server(assistant, host, port)
         thread = threading.Thread(target=api.run, daemon=True)
@@ -54,7 +56,9 @@ def test_models_and_a_completion_with_sources(start_api):
     client = openai.OpenAI(base_url=start_api(), api_key="unused")
     assert [m.id for m in client.models.list()] == ["notes-rag"]
 
-    done = client.chat.completions.create(model="notes-rag", messages=[{"role": "user", "content": "What does batch normalization do?"}])
+    done = client.chat.completions.create(
+        model="notes-rag", messages=[{"role": "user", "content": "What does batch normalization do?"}]
+    )
     content = done.choices[0].message.content
     answer, _, notes = content.partition(FOOTNOTES)
     # the content is the Answer's text (checked against the notes), then the footnotes
@@ -90,7 +94,11 @@ def test_streaming_sends_the_checked_answer_then_footnotes_then_sources(start_ap
 
 def test_raw_mode_streams_the_pieces_as_the_model_writes_them(start_api, fake):
     client = openai.OpenAI(base_url=start_api(answer_mode="raw"), api_key="unused")
-    chunks = list(client.chat.completions.create(model="notes-rag", messages=[{"role": "user", "content": "What does batch normalization do?"}], stream=True))
+    chunks = list(
+        client.chat.completions.create(
+            model="notes-rag", messages=[{"role": "user", "content": "What does batch normalization do?"}], stream=True
+        )
+    )
     pieces = [c.choices[0].delta.content for c in chunks if c.choices[0].delta.content]
     assert len(pieces) > 3  # word by word, not one block at the end
     assert "".join(pieces).partition(FOOTNOTES)[0].startswith(REPLY)
@@ -104,14 +112,20 @@ def test_a_turn_sent_back_reaches_the_model_without_footnotes(start_api, fake):
     checked = chunks[-1].model_extra["rag"]["answer"]
 
     # sent back as the client got it, the turn is the checked answer alone
-    client.chat.completions.create(model="notes-rag", messages=[*question, {"role": "assistant", "content": text}, {"role": "user", "content": "Why?"}])
+    client.chat.completions.create(
+        model="notes-rag",
+        messages=[*question, {"role": "assistant", "content": text}, {"role": "user", "content": "Why?"}],
+    )
     [earlier] = [m for m in fake.requests[-1]["messages"] if m["role"] == "assistant"]
     assert earlier["content"] == checked
 
 
 def test_multi_turn_keeps_the_conversation(start_api, fake):
     client = openai.OpenAI(base_url=start_api(), api_key="unused")
-    first = [{"role": "system", "content": "You are a pirate."}, {"role": "user", "content": "What does batch normalization do?"}]
+    first = [
+        {"role": "system", "content": "You are a pirate."},
+        {"role": "user", "content": "What does batch normalization do?"},
+    ]
     reply = client.chat.completions.create(model="notes-rag", messages=first).choices[0].message.content
     answer = reply.partition(FOOTNOTES)[0]
     follow_up = [*first, {"role": "assistant", "content": reply}, {"role": "user", "content": "Why does it help?"}]
@@ -128,7 +142,7 @@ def test_multi_turn_keeps_the_conversation(start_api, fake):
 
 
 def test_a_key_is_required_off_loopback_and_checked(start_api, shipped_index):
-    with pytest.raises(APISetupError, match="RAG_API_KEY"):
+    with pytest.raises(UnsafeBinding, match="RAG_API_KEY"):
         server(Assistant(notes_dir=NOTES, index_dir=shipped_index, api_key=None), "127.0.0.2", free_port())
 
     # 127.0.0.2 is loopback to the kernel but not one of the names the check trusts: "elsewhere"
@@ -140,14 +154,24 @@ def test_a_key_is_required_off_loopback_and_checked(start_api, shipped_index):
     assert httpx.get(f"{url}/models").status_code == 401
 
     client = openai.OpenAI(base_url=url, api_key="s3cret")
-    assert "normalizes the inputs" in client.chat.completions.create(model="notes-rag", messages=question).choices[0].message.content
+    assert (
+        "normalizes the inputs"
+        in client.chat.completions.create(model="notes-rag", messages=question).choices[0].message.content
+    )
 
 
 def test_bad_requests_get_openai_shaped_errors(start_api):
     url = start_api()
-    no_question = httpx.post(f"{url}/chat/completions", json={"model": "notes-rag", "messages": [{"role": "assistant", "content": "hi"}]})
-    assert no_question.status_code == 400 and "last message must be the user's" in no_question.json()["error"]["message"]
-    empty = httpx.post(f"{url}/chat/completions", json={"model": "notes-rag", "messages": [{"role": "user", "content": [{"type": "text", "text": " "}]}]})
+    no_question = httpx.post(
+        f"{url}/chat/completions", json={"model": "notes-rag", "messages": [{"role": "assistant", "content": "hi"}]}
+    )
+    assert (
+        no_question.status_code == 400 and "last message must be the user's" in no_question.json()["error"]["message"]
+    )
+    empty = httpx.post(
+        f"{url}/chat/completions",
+        json={"model": "notes-rag", "messages": [{"role": "user", "content": [{"type": "text", "text": " "}]}]},
+    )
     assert empty.status_code == 400 and "with some text" in empty.json()["error"]["message"]
     garbage = httpx.post(f"{url}/chat/completions", content=b"not json", headers={"content-type": "application/json"})
     assert garbage.status_code == 400 and "list of messages" in garbage.json()["error"]["message"]

@@ -1,5 +1,6 @@
 """Hybrid retrieval on the real shipped index: fusion, filters, the API, and the quality bar."""
 
+import pytest
 
 from eval.dataset import load_questions
 from eval.retrieval import AssistantSearcher, evaluate_searcher
@@ -48,13 +49,22 @@ def test_empty_question_and_k_larger_than_corpus(make_assistant, notes_dir):
     assert len(a.retrieve("kernels", k=50)) == len(a.index.chunks)
 
 
+@pytest.mark.integration  # a question set scored end to end
 def test_hit_at_2000_chars_on_held_out_questions(shipped):
     """The issue's bar is 0.95 on held-back questions; README states what we reach (0.908 on the
     holdout split). This asserts the measured floor so a regression fails, and that hybrid beats both parts."""
     questions = load_questions(split="holdout")
     hybrid = evaluate_searcher("hybrid", AssistantSearcher(shipped), questions)
-    dense = evaluate_searcher("dense", AssistantSearcher(Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, fusion="dense")), questions)
-    bm25 = evaluate_searcher("bm25", AssistantSearcher(Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, fusion="bm25")), questions)
+    dense = evaluate_searcher(
+        "dense",
+        AssistantSearcher(Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, fusion="dense")),
+        questions,
+    )
+    bm25 = evaluate_searcher(
+        "bm25",
+        AssistantSearcher(Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, fusion="bm25")),
+        questions,
+    )
     assert hybrid.hit_at_2000 >= 0.9, hybrid.misses()
     assert hybrid.hit_at_2000 > dense.hit_at_2000 and hybrid.hit_at_2000 > bm25.hit_at_2000
     assert hybrid.metrics["recall@10"] >= 0.9

@@ -7,8 +7,9 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from rag import Settings, server
-from rag.model_prep import PACKAGED_MODEL, quantize_w8a8
+from rag import Settings
+from rag.llm import vllm_server as server
+from rag.llm.prepare import PACKAGED_MODEL, quantize_w8a8
 
 
 def cpu(**overrides) -> Settings:
@@ -47,9 +48,14 @@ def test_w8a8_copy_keeps_each_weight_within_half_a_step(tmp_path):
     source, target = tmp_path / "fp32", tmp_path / "w8a8"
     source.mkdir()
     generator = torch.Generator().manual_seed(0)
-    q_proj = torch.randn(64, 32, generator=generator) * torch.linspace(0.01, 3.0, 64)[:, None]  # rows of very different range
+    q_proj = (
+        torch.randn(64, 32, generator=generator) * torch.linspace(0.01, 3.0, 64)[:, None]
+    )  # rows of very different range
     embed = torch.randn(100, 32, generator=generator)
-    save_file({"model.layers.0.self_attn.q_proj.weight": q_proj, "model.embed_tokens.weight": embed}, str(source / "model.safetensors"))
+    save_file(
+        {"model.layers.0.self_attn.q_proj.weight": q_proj, "model.embed_tokens.weight": embed},
+        str(source / "model.safetensors"),
+    )
     (source / "config.json").write_text(json.dumps({"architectures": ["LlamaForCausalLM"], "dtype": "float32"}))
     (source / "tokenizer.json").write_text("{}")
 

@@ -14,12 +14,17 @@ from helpers import NOTES, REPO
 
 from ingest.embed import PACKAGED_EMBEDDING, Embedder, onnx_graph, resolve_model
 from ingest.store import load_index
-from rag.prompt import chat_template_has_system_role
-from rag.tokenizer import ModelTokenizer
+from rag.answer.prompt import chat_template_has_system_role
+from rag.llm.tokenizer import ModelTokenizer
 
-QUESTIONS = ["What is dropout?", "  How does batch normalization help training?  ", "Was ist Überanpassung? ∑ x ≥ 0"]
+QUESTIONS = [
+    "What is dropout?",
+    "  How does batch normalization help training?  ",
+    "Was ist Überanpassung? ∑ x ≥ 0",
+]
 
 
+@pytest.mark.integration  # loads torch and embeds every chunk twice
 def test_onnx_vectors_match_sentence_transformers_on_every_shipped_chunk(shipped_index, tmp_path):
     """Cosine >= 0.999 on every chunk (and on questions, and on a text past the 256-token cut), with a
     graph exported from scratch into an empty cache, so indexes embedded by either backend stay valid."""
@@ -50,7 +55,7 @@ def test_token_counts_need_only_tokenizers(shipped_index):
 
 @pytest.fixture(scope="module")
 def llm_folder():
-    from rag.model_prep import prepare_packaged_model
+    from rag.llm.prepare import prepare_packaged_model
     from rag.settings import Settings
 
     return prepare_packaged_model(Settings().cache_dir)
@@ -60,10 +65,19 @@ def test_llm_tokenizer_counts_and_renders_like_transformers(llm_folder):
     from transformers import AutoTokenizer
 
     ours, hf = ModelTokenizer.load(llm_folder), AutoTokenizer.from_pretrained(llm_folder)
-    for text in ["What is dropout?", "<notes>\n[1] ml.md > Dropout\nDropout zeroes activations.\n</notes>", "Überanpassung ∑"]:
+    for text in [
+        "What is dropout?",
+        "<notes>\n[1] ml.md > Dropout\nDropout zeroes activations.\n</notes>",
+        "Überanpassung ∑",
+    ]:
         assert ours.encode(text) == hf.encode(text, add_special_tokens=False)
-    for messages in ([{"role": "system", "content": "S"}, {"role": "user", "content": "hi"}], [{"role": "user", "content": "hi"}]):
-        assert ours.apply_chat_template(messages) == hf.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    for messages in (
+        [{"role": "system", "content": "S"}, {"role": "user", "content": "hi"}],
+        [{"role": "user", "content": "hi"}],
+    ):
+        assert ours.apply_chat_template(messages) == hf.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
     assert chat_template_has_system_role(ours)
     assert ModelTokenizer.load(llm_folder.parent / "missing") is None
 
@@ -90,7 +104,7 @@ WATCH = HEAVY + ["numpy", "pydantic_settings", "faiss", "bm25s", "onnxruntime", 
 # the real CLI in a new process, then which of WATCH it imported
 WRAPPER = f"""
 import json, sys
-from rag.cli import app
+from rag.frontends.cli import app
 try:
     app(sys.argv[1:], prog_name="rag")
 except SystemExit:
@@ -101,20 +115,26 @@ print("MODULES " + json.dumps(sorted(m for m in {WATCH!r} if m in sys.modules)),
 
 def _run_cli(*args: str) -> tuple[subprocess.CompletedProcess, list[str]]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    proc = subprocess.run([sys.executable, "-c", WRAPPER, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", WRAPPER, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+    )
     marker = [line for line in proc.stderr.splitlines() if line.startswith("MODULES ")]
     assert marker, proc.stderr
     return proc, json.loads(marker[-1].removeprefix("MODULES "))
 
 
+@pytest.mark.integration  # new processes
 def test_rag_retrieve_in_a_new_process_imports_no_torch(shipped_index):
-    proc, loaded = _run_cli("retrieve", "What is dropout?", "--index", str(shipped_index), "--notes", str(NOTES), "--json")
+    proc, loaded = _run_cli(
+        "retrieve", "What is dropout?", "--index", str(shipped_index), "--notes", str(NOTES), "--json"
+    )
     hits = json.loads(proc.stdout)
     assert len(hits) == 5 and any("dropout" in h["text"].lower() for h in hits[:2])
     assert "onnxruntime" in loaded and "faiss" in loaded and "bm25s" in loaded  # it did the real search
     assert not set(loaded) & set(HEAVY + ["numba"]), loaded
 
 
+@pytest.mark.integration  # new processes
 def test_help_and_status_import_only_what_they_use(shipped_index):
     proc, loaded = _run_cli("--help")
     assert "retrieve" in proc.stdout
@@ -125,6 +145,7 @@ def test_help_and_status_import_only_what_they_use(shipped_index):
     assert not set(loaded) & (set(HEAVY + ["faiss", "bm25s", "onnxruntime"]) - {"httpx"}), loaded
 
 
+@pytest.mark.integration  # a new process
 def test_browser_app_loads_the_models_at_start(shipped_index):
     """The first question must not pay for loading: the app loads the index and the embedder in the
     background as it starts, and the page's loading line goes once they are ready."""

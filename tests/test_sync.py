@@ -13,10 +13,9 @@ from helpers import NOTES, free_port, write
 
 from ingest import store
 from ingest.store import current_generation
-from rag import Assistant
-from rag.links import location, note_url
+from rag.library.links import location, note_url
+from rag.library.watch import NotesWatcher
 from rag.types import Source
-from rag.watch import NotesWatcher
 from ui.render import hit_cards, source_cards
 
 RAG = str(Path(sys.executable).parent / "rag")
@@ -151,7 +150,7 @@ def test_the_watcher_re_ingests_after_an_edit(make_assistant, notes_dir):
 
 
 def test_the_watcher_tries_again_after_a_failed_ingest(make_assistant, notes_dir, monkeypatch):
-    from rag import watch
+    from rag.library import watch
 
     monkeypatch.setattr(watch, "LOCK_WAIT_SECONDS", 0.2)
     monkeypatch.setattr(watch, "RETRY_SECONDS", 0.5)
@@ -183,7 +182,11 @@ def test_hits_and_sources_carry_the_note_path_and_line_span(shipped):
         assert h.to_json()["path"] == h.path
     answer = shipped.ask("What does batch normalization do?")  # the LLM is down: passages and sources
     first = answer.to_json()["sources"][0]
-    assert (first["path"], first["line_start"], first["line_end"]) == (hits[0].path, hits[0].chunk.line_start, hits[0].chunk.line_end)
+    assert (first["path"], first["line_start"], first["line_end"]) == (
+        hits[0].path,
+        hits[0].chunk.line_start,
+        hits[0].chunk.line_end,
+    )
     # the line span points into the note: the heading the chunk sits under is above its first line
     lines = Path(hits[0].path).read_text().splitlines()
     assert hits[0].chunk.line_end <= len(lines)
@@ -200,7 +203,9 @@ def test_location_is_relative_to_the_working_directory_when_it_can_be(tmp_path, 
 def test_source_cards_link_into_obsidian_when_the_folder_is_a_vault(tmp_path):
     vault = tmp_path / "My Vault"
     note = write(vault, "ML basics/Batch norm & co.md", DROPOUT)
-    source = Source(1, "ML basics/Batch norm & co.md", "Batch norm > Dropout", "excerpt", "id", True, "text", str(note), 2, 3)
+    source = Source(
+        1, "ML basics/Batch norm & co.md", "Batch norm > Dropout", "excerpt", "id", True, "text", str(note), 2, 3
+    )
     plain = source_cards([source])
     assert f'href="{note.as_uri()}"' in plain and "Batch norm &amp; co.md:2</a>" in plain
     (vault / ".obsidian").mkdir()
@@ -224,8 +229,13 @@ def rag(*args, env):
     return subprocess.run([RAG, *args], capture_output=True, text=True, env={**os.environ, **env}, timeout=300)
 
 
+@pytest.mark.integration  # the rag command
 def test_rag_retrieve_and_ask_keep_the_index_current_and_print_path_and_line(notes_dir, tmp_path):
-    env = {"RAG_CACHE_DIR": str(tmp_path / "cache"), "RAG_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1", "RAG_LLM_AUTOSTART": "false"}
+    env = {
+        "RAG_CACHE_DIR": str(tmp_path / "cache"),
+        "RAG_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+        "RAG_LLM_AUTOSTART": "false",
+    }
     write(notes_dir, "a.md", "---\ntags: [ml]\n---\n" + DROPOUT)
     where = f"{(notes_dir / 'a.md').resolve()}:4"  # the chunk opens at its heading, below the front matter
     args = ["--notes", str(notes_dir)]  # no --index and no `rag ingest`: a fresh checkout
@@ -247,4 +257,7 @@ def test_rag_retrieve_and_ask_keep_the_index_current_and_print_path_and_line(not
     assert f"1] {where} > a > Dropout" in sources or f"(1) {where} > a > Dropout" in sources
 
     as_json = json.loads(rag("ask", "What is the okapi schedule?", *args, "--no-autostart", "--json", env=env).stdout)
-    assert as_json["sources"][0]["path"] == str((notes_dir / "a.md").resolve()) and as_json["sources"][0]["line_start"] == 4
+    assert (
+        as_json["sources"][0]["path"] == str((notes_dir / "a.md").resolve())
+        and as_json["sources"][0]["line_start"] == 4
+    )

@@ -6,8 +6,8 @@ import shutil
 import pytest
 from helpers import NOTES, free_port, write
 
-from rag import Assistant
-from ui.app import App, UISetupError, check_binding, launch
+from rag import Assistant, UnsafeBinding
+from ui.app import App, launch, login
 from ui.uploads import UploadRefused, safe_name
 
 # a plain-text note keeps every character verbatim: what the browser gets is exactly this
@@ -27,7 +27,9 @@ def app_url(shipped_index, vllm_settings, tmp_path_factory):
     index = root / "index"
     shutil.copytree(shipped_index, index)
     # short answers: the chat and load tests are about the app, not about how much the model writes
-    assistant = Assistant(notes_dir=notes, index_dir=index, settings=vllm_settings, interview_dir=root / "interview", llm_max_tokens=48)
+    assistant = Assistant(
+        notes_dir=notes, index_dir=index, settings=vllm_settings, interview_dir=root / "interview", llm_max_tokens=48
+    )
     assert assistant.ingest().added == 1  # only the new note is embedded
     port = free_port()
     demo = launch(assistant, "127.0.0.1", port, block=False)
@@ -44,7 +46,10 @@ def test_chat_streams_an_answer_with_source_cards(page, artifacts):
     reply = page.locator("#chat .message").last.inner_text()
     assert len(reply.split()) >= 5
     page.locator("#sources details").first.click()  # the whole passage opens under the card
-    assert len(page.locator("#sources details .whole").first.inner_text()) > len(page.locator("#sources .excerpt").first.inner_text()) * 0.5
+    assert (
+        len(page.locator("#sources details .whole").first.inner_text())
+        > len(page.locator("#sources .excerpt").first.inner_text()) * 0.5
+    )
     page.screenshot(path=str(artifacts / "ui-chat.png"), full_page=True)
 
 
@@ -57,7 +62,10 @@ def test_two_question_interview(page, artifacts):
     page.wait_for_selector("#iv-question h3")
     assert "Question 1 of 2" in page.inner_text("#iv-progress")
     first = page.inner_text("#iv-question h3")
-    page.fill("#iv-answer textarea", "The agent takes actions in states and receives rewards; the policy maps states to actions.")
+    page.fill(
+        "#iv-answer textarea",
+        "The agent takes actions in states and receives rewards; the policy maps states to actions.",
+    )
     page.click("#iv-submit")
     page.wait_for_selector("#iv-feedback .score-line")
     assert "Question 2 of 2" in page.inner_text("#iv-progress") and page.inner_text("#iv-question h3") != first
@@ -73,7 +81,11 @@ def test_two_question_interview(page, artifacts):
 
 def test_upload_a_note_and_find_it_by_search(page, tmp_path, artifacts):
     page.get_by_role("tab", name="Library").click()
-    note = write(tmp_path, "okapi-notes.md", "# Okapi gradient\nThe okapi gradient is a made-up optimiser that steps twice per quokka.\n")
+    note = write(
+        tmp_path,
+        "okapi-notes.md",
+        "# Okapi gradient\nThe okapi gradient is a made-up optimiser that steps twice per quokka.\n",
+    )
     page.locator("#lib-upload input[type=file]").set_input_files(str(note))
     page.wait_for_selector("#lib-result:has-text('Saved okapi-notes.md')", timeout=60_000)
     assert "okapi-notes.md" in page.inner_text("#lib-result")
@@ -97,7 +109,9 @@ def test_a_note_with_a_script_tag_shows_as_text_and_never_runs(page, artifacts):
 
 
 def test_llm_down_gives_passages_and_a_visible_notice(shipped_index):
-    dead = Assistant(notes_dir=NOTES, index_dir=shipped_index, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False)
+    dead = Assistant(
+        notes_dir=NOTES, index_dir=shipped_index, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False
+    )
     *_, (chat, cards, notice) = App(dead).respond("What is dropout?", [], 3, "", 0.0)
     assert "LLM is unavailable" in notice and "source-card" in cards
     assert chat[-1]["role"] == "assistant" and "[1]" in chat[-1]["content"]
@@ -146,22 +160,39 @@ def test_evaluation_tab_reads_question_sets_only_from_the_datasets_and_the_notes
 def test_chat_endpoint_is_only_editable_for_a_local_or_logged_in_user(shipped):
     locked = App(shipped)
     assert locked.assistant_for("http://169.254.169.254/latest", 0.0) is shipped  # a URL sent anyway is ignored
-    assert App(shipped, endpoint_editable=True).assistant_for("http://127.0.0.1:9/v1", 0.0).settings.llm_base_url == "http://127.0.0.1:9/v1"
+    assert (
+        App(shipped, endpoint_editable=True).assistant_for("http://127.0.0.1:9/v1", 0.0).settings.llm_base_url
+        == "http://127.0.0.1:9/v1"
+    )
 
 
-@pytest.mark.parametrize("name", ["../evil.md", "/etc/passwd.md", "a/b.md", "..\\x.md", "C:evil.md", "nul\x00.md", ".hidden.md", "run.sh", "..", "x" * 300 + ".md"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "../evil.md",
+        "/etc/passwd.md",
+        "a/b.md",
+        "..\\x.md",
+        "C:evil.md",
+        "nul\x00.md",
+        ".hidden.md",
+        "run.sh",
+        "..",
+        "x" * 300 + ".md",
+    ],
+)
 def test_upload_names_that_could_escape_are_refused(name):
     with pytest.raises(UploadRefused):
         safe_name(name)
 
 
 def test_binding_off_loopback_requires_a_login():
-    assert check_binding("127.0.0.1", None) is None
-    with pytest.raises(UISetupError, match="without a login"):
-        check_binding("0.0.0.0", None)
-    assert check_binding("0.0.0.0", "me:secret") == ("me", "secret")
-    with pytest.raises(UISetupError):
-        check_binding("0.0.0.0", "nopassword")
+    assert login("127.0.0.1", None) is None
+    with pytest.raises(UnsafeBinding, match="without a login"):
+        login("0.0.0.0", None)
+    assert login("0.0.0.0", "me:secret") == ("me", "secret")
+    with pytest.raises(UnsafeBinding):
+        login("0.0.0.0", "nopassword")
 
 
 def test_32_concurrent_questions_through_the_ui_endpoint_all_come_back(app_url):

@@ -11,7 +11,10 @@ from rag import Assistant
 from ui.app import launch
 
 # Markdown and LaTeX as a real model writes them: the chat must render both, not show the markup
-REPLY = r"Batch normalization **normalises** each layer's inputs [1]: $\hat{x} = \frac{x - \mu}{\sigma}$, then $$y = \gamma \hat{x} + \beta$$ so training is faster [2]."
+REPLY = (
+    r"Batch normalization **normalises** each layer's inputs [1]: $\hat{x} = \frac{x - \mu}{\sigma}$, then "
+    r"$$y = \gamma \hat{x} + \beta$$ so training is faster [2]."
+)
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +33,13 @@ def ui_root(shipped_index, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def assistant(ui_root, fake_llm):
-    return Assistant(notes_dir=ui_root / "notes", index_dir=ui_root / "index", interview_dir=ui_root / "interview", llm_base_url=fake_llm.base_url, llm_autostart=False)
+    return Assistant(
+        notes_dir=ui_root / "notes",
+        index_dir=ui_root / "index",
+        interview_dir=ui_root / "interview",
+        llm_base_url=fake_llm.base_url,
+        llm_autostart=False,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +88,9 @@ def test_chat_renders_markdown_and_formulas(page, artifacts):
 
 def test_library_statistics_are_read_when_the_tab_opens(page, ui_root):
     # an ingest from outside the app (`rag ingest`, another browser tab) after the app started
-    (ui_root / "notes" / "later-note.md").write_text("# Later\nA note the command line ingested after the app had started.\n")
+    (ui_root / "notes" / "later-note.md").write_text(
+        "# Later\nA note the command line ingested after the app had started.\n"
+    )
     outside = Assistant(notes_dir=ui_root / "notes", index_dir=ui_root / "index")
     assert outside.ingest().added == 1
     info = outside.status()
@@ -93,7 +104,12 @@ def test_uploads_refuse_paths_and_oversized_notes_with_one_clear_message(page, u
     page.get_by_role("tab", name="Library").click()
     upload = page.locator("#lib-upload input[type=file]")
     note = lambda name, data: {"name": name, "mimeType": "text/markdown", "buffer": data}
-    upload.set_input_files(files=[note("okapi.md", b"# Okapi\nThe okapi gradient steps twice per quokka.\n"), note("scan.md", b"\x00\x01 binary")])
+    upload.set_input_files(
+        files=[
+            note("okapi.md", b"# Okapi\nThe okapi gradient steps twice per quokka.\n"),
+            note("scan.md", b"\x00\x01 binary"),
+        ]
+    )
     page.wait_for_selector("#lib-result:has-text('Saved okapi.md')", timeout=60_000)
     result = page.inner_text("#lib-result")
     # only what happened to the uploaded files, each said once
@@ -134,7 +150,10 @@ def test_submit_is_off_once_the_interview_has_ended(page, artifacts):
     page.click("#iv-start")
     page.wait_for_selector("#iv-question h3", timeout=60_000)
     assert page.locator("#iv-submit").is_enabled()
-    page.fill("#iv-answer textarea", "Dropout randomly switches off neurons during training so the network cannot rely on any one of them.")
+    page.fill(
+        "#iv-answer textarea",
+        "Dropout randomly switches off neurons during training so the network cannot rely on any one of them.",
+    )
     page.click("#iv-submit")
     page.wait_for_selector("#iv-summary h3", timeout=60_000)
     page.wait_for_function("() => document.querySelector('#iv-submit').disabled", timeout=10_000)

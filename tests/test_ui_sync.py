@@ -13,6 +13,8 @@ import httpx
 import pytest
 from helpers import free_port, write
 
+pytestmark = pytest.mark.integration  # processes of their own
+
 RAG = str(Path(sys.executable).parent / "rag")
 DROPOUT = "# Dropout\nDropout randomly zeroes activations during training.\n"
 KERNELS = "# Kernels\nA kernel computes an inner product in a feature space without mapping into it.\n"
@@ -41,7 +43,13 @@ def rag_ui(vault, tmp_path):
         # questions do not update the index themselves here: only the watcher can bring an edit in
         "RAG_AUTO_INGEST": "false",
     }
-    proc = subprocess.Popen([RAG, "ui", "--port", str(port), "--notes", str(vault)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+    proc = subprocess.Popen(
+        [RAG, "ui", "--port", str(port), "--notes", str(vault)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
     lines: queue.Queue = queue.Queue()
     threading.Thread(target=lambda: [lines.put(line.rstrip()) for line in proc.stdout], daemon=True).start()
     url = f"http://127.0.0.1:{port}"

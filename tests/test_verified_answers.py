@@ -7,24 +7,30 @@ built from the notes' own sentences, except in the one end-to-end test against v
 
 import json
 import re
+
 import pytest
 from fake_llm import FakeLLM
 from helpers import REPO
 from test_cli import cli_env, rag  # noqa: F401  (cli_env is a fixture)
 
 from rag import Assistant
+from rag.answer.compose import NOT_COVERED, cut_to_last_sentence
+from rag.answer.evidence import split_units
 from rag.types import Chunk, Hit
-from rag.answering import NOT_COVERED, cut_to_last_sentence
-from rag.evidence import split_units
 
 EPOCH = "How many iterations make an epoch with 10,000 examples and batch size 64?"
 BATCHNORM = "What does batch normalization do?"
 # notes/ml-fundamentals.md, "Batch Normalization": the definition, word for word
 DEFINITION = "Batch normalization is a technique used in neural networks to normalize the inputs of each layer"
 # notes/ml-fundamentals.md, "Iterations": the worked example the epoch question asks for
-WORKED = "If we have a total of 10,000 training examples and a batch size of 64, it will take approximately 157 iterations to complete one epoch"
+WORKED = (
+    "If we have a total of 10,000 training examples and a batch size of 64, it will take approximately "
+    "157 iterations to complete one epoch"
+)
 # the same section, two sentences on
-SPEED = "By normalizing the inputs, batch normalization can improve the training speed and stability of the neural network"
+SPEED = (
+    "By normalizing the inputs, batch normalization can improve the training speed and stability of the neural network"
+)
 INVENTED = "Batch normalization was invented at Google in 1992"
 EXTRACTIVE = "From your notes:"
 
@@ -40,7 +46,13 @@ def unanswerable(qid: str) -> str:
 
 
 def served(shipped: Assistant, llm: FakeLLM, **overrides) -> Assistant:
-    return Assistant(notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, llm_base_url=llm.base_url, llm_autostart=False, **overrides)
+    return Assistant(
+        notes_dir=shipped.notes_dir,
+        index_dir=shipped.index_dir,
+        llm_base_url=llm.base_url,
+        llm_autostart=False,
+        **overrides,
+    )
 
 
 def block_with(evidence, text: str) -> int:
@@ -134,7 +146,10 @@ def test_a_topic_label_alone_is_not_evidence_but_a_list_of_them_is(shipped):
     "question, formula",
     [
         ("What is the formula of the Gini index?", r"\[ \text{Gini} = 1 - \sum (\text{probability of class})^2 \]"),
-        ("What is the formula for scaled dot-product attention?", r"$$ \text{Attention}(Q, K, V) = \text{softmax}\left(\frac{QK^T}{\sqrt{d_k}}\right) V $$"),
+        (
+            "What is the formula for scaled dot-product attention?",
+            r"$$ \text{Attention}(Q, K, V) = \text{softmax}\left(\frac{QK^T}{\sqrt{d_k}}\right) V $$",
+        ),
     ],
 )
 def test_a_formula_line_is_evidence_whole_and_quoted(shipped, question, formula):
@@ -164,7 +179,9 @@ def test_questions_the_notes_do_not_cover_abstain_without_the_llm(shipped, quest
     assert answer.text.startswith(NOT_COVERED)
     assert "Related in your notes:" in answer.text and answer.sources and not any(s.cited for s in answer.sources)
     related = answer.text.split("Related in your notes:\n")[1].splitlines()
-    assert related and all(re.match(r"- [\w.-]+\.(md|txt):\d+ > ", line) for line in related)  # opens at the line, like every source
+    assert related and all(
+        re.match(r"- [\w.-]+\.(md|txt):\d+ > ", line) for line in related
+    )  # opens at the line, like every source
     assert answer.coverage < shipped.settings.abstain_below
 
 
@@ -360,7 +377,7 @@ def test_llm_down_in_verified_mode_answers_from_the_evidence(shipped):
 
 
 @pytest.fixture
-def ask(shipped_index, cli_env):
+def ask(shipped_index, cli_env):  # noqa: F811  (cli_env is the fixture imported above)
     def run(*args, llm: FakeLLM | None = None, input=None):
         env = {**cli_env, **({"RAG_LLM_BASE_URL": llm.base_url} if llm else {})}
         return rag(*args, "--index", str(shipped_index), env=env, input=input)
@@ -422,8 +439,8 @@ def test_cli_abstains_on_a_question_the_notes_do_not_cover(ask):
 
 @pytest.mark.llm
 def test_verified_answer_from_the_real_model(shipped_index, vllm_settings):
-    from rag.citations import CITATION
-    from rag.verify import PROMPT_ECHO, render, split_sentences
+    from rag.answer.citations import CITATION
+    from rag.answer.verify import PROMPT_ECHO, render, split_sentences
 
     live = Assistant(notes_dir=REPO / "notes", index_dir=shipped_index, settings=vllm_settings)
     answer = live.ask(BATCHNORM)
@@ -433,7 +450,9 @@ def test_verified_answer_from_the_real_model(shipped_index, vllm_settings):
     if answer.mode == "generated":
         assert answer.text == render(answer.claims) and any(c.supported for c in answer.claims)
     kept = {c.text for c in answer.claims if c.supported}  # a repeat of a kept sentence is dropped as degenerate
-    assert not [c.text for c in answer.claims if not c.supported and c.text not in kept and c.text.rstrip(".!? ") in answer.text]
+    assert not [
+        c.text for c in answer.claims if not c.supported and c.text not in kept and c.text.rstrip(".!? ") in answer.text
+    ]
     # generated: every sentence ends with its block; extractive: every quoted line does
     pieces = answer.text.splitlines()[1:] if answer.mode == "extractive" else split_sentences(answer.text)
     for piece in pieces:

@@ -9,33 +9,35 @@ from pathlib import Path
 
 import gradio as gr
 
-from ingest.store import IndexProblem
-from rag.answering import how_made
-from rag.assistant import Assistant
-from rag.interview.session import DIFFICULTIES, MODES, InterviewError
-from rag.settings import LOOPBACK
-from rag.types import Answer
+from rag import (
+    DIFFICULTIES,
+    LOOPBACK,
+    MODES,
+    Answer,
+    Assistant,
+    IndexProblem,
+    InterviewError,
+    UnsafeBinding,
+    check_binding,
+    how_made,
+)
 from ui.render import CSS, LATEX_DELIMITERS, feedback_card, hit_cards, source_cards
 from ui.uploads import ALLOWED, UPLOAD_TRANSPORT_FACTOR, UploadRefused, save_upload
-
 
 LOADING = "⏳ Loading the index and the models…"
 
 
-class UISetupError(ValueError):
-    """The app would not be safe or could not start as asked; the message says what to set."""
-
-
-def check_binding(host: str, auth: str | None) -> tuple[str, str] | None:
-    """Off loopback, anyone on the network could read the notes: require a login there."""
-    if auth:
-        user, sep, password = auth.partition(":")
-        if not (sep and user and password):
-            raise UISetupError("ui_auth must look like user:password")
-        return user, password
-    if host not in LOOPBACK:
-        raise UISetupError(f"binding to {host} would show your notes to the network without a login; set --auth user:password (or RAG_UI_AUTH), or bind to 127.0.0.1")
-    return None
+def login(host: str, auth: str | None) -> tuple[str, str] | None:
+    """The app's login from `user:password`; off loopback there must be one (UnsafeBinding)."""
+    check_binding(
+        host, auth, "show your notes to the network without a login", "set --auth user:password (or RAG_UI_AUTH)"
+    )
+    if not auth:
+        return None
+    user, sep, password = auth.partition(":")
+    if not (sep and user and password):
+        raise UnsafeBinding("ui_auth must look like user:password")
+    return user, password
 
 
 class App:
@@ -102,13 +104,12 @@ class App:
             return
         if updated is not None and updated.changed:
             yield history, gr.skip(), f"Index updated first: {updated.summary()}"
-        for piece in a.stream_chat([{"role": m["role"], "content": m["content"]} for m in history[:-1]], k=int(k)):
-            if isinstance(piece, Answer):
-                answer = piece
-                break
+        stream = a.stream_chat([{"role": m["role"], "content": m["content"]} for m in history[:-1]], k=int(k))
+        for piece in stream:
             text += piece
             history[-1] = {"role": "assistant", "content": text}
             yield history, gr.skip(), gr.skip()
+        answer = stream.answer
         history[-1] = {"role": "assistant", "content": answer.text}
         yield history, source_cards(answer.sources), self._notice(answer)
 
@@ -116,17 +117,26 @@ class App:
     def _notice(answer: Answer) -> str:
         """How the answer was made, and what was kept out of it: a student should see both."""
         if not answer.llm_used and answer.error:
-            lines = [f"**The LLM is unavailable — answered with your notes' own sentences.** ({escape(answer.error)})"]
+            unavailable = "**The LLM is unavailable — answered with your notes' own sentences.**"
+            lines = [f"{unavailable} ({escape(answer.error)})"]
         elif answer.error:
             lines = [f"**The answer stopped early:** {escape(answer.error)}"]
         elif answer.mode == "abstained":
-            lines = [f"**Your notes don't cover this** ({how_made(answer.mode, answer.claims)}). The closest passages are below."]
+            lines = [
+                f"**Your notes don't cover this** ({how_made(answer.mode, answer.claims)}). The closest "
+                "passages are below."
+            ]
         elif answer.mode == "extractive":
             lines = [f"**Extractive answer:** {how_made(answer.mode, answer.claims)} (highlighted in the sources)."]
         else:
-            lines = ["Every sentence was checked against your notes; the highlighted sentences in the sources are what it was drawn from."]
+            lines = [
+                "Every sentence was checked against your notes; the highlighted sentences in the sources are "
+                "what it was drawn from."
+            ]
         if answer.unsupported and answer.mode == "generated":
-            lines.append("**Left out — not found in your notes:** " + " · ".join(f"~~{escape(d)}~~" for d in answer.unsupported))
+            lines.append(
+                "**Left out — not found in your notes:** " + " · ".join(f"~~{escape(d)}~~" for d in answer.unsupported)
+            )
         if answer.notice:
             lines.append(escape(answer.notice))
         return "\n\n".join(lines)
@@ -134,31 +144,68 @@ class App:
     # ---- interview -----------------------------------------------------------------------------
     def start_interview(self, topic: str, mode: str, n: int, difficulty: str):
         try:
-            session = self.base.interview(topic=topic.strip() or None, n=int(n), mode=mode, difficulty=None if difficulty == "any" else difficulty)
+            session = self.base.interview(
+                topic=topic.strip() or None, n=int(n), mode=mode, difficulty=None if difficulty == "any" else difficulty
+            )
         except InterviewError as e:
-            return None, f"**{escape(str(e))}**", "", "", "", gr.update(value=None, visible=False), gr.update(interactive=False)
+            return (
+                None,
+                f"**{escape(str(e))}**",
+                "",
+                "",
+                "",
+                gr.update(value=None, visible=False),
+                gr.update(interactive=False),
+            )
         return (session, *self._ask(session), "", "", gr.update(value=None, visible=False), gr.update(interactive=True))
 
     def _ask(self, session) -> tuple[str, str]:
         q = session.next_question()
         if q is None:
-            return "", f"Done: {len(session.turns)} of {len(session.plan)} answered. The session has ended; *Start session* begins a new one."
+            return (
+                "",
+                f"Done: {len(session.turns)} of {len(session.plan)} answered. The session has ended; *Start "
+                "session* begins a new one.",
+            )
         return (
-            f"### Q{q.number}. {escape(q.text)}\n\n*{escape(q.kind)}, {escape(q.difficulty)} · {escape(q.source)} › {escape(q.topic)}*",
+            f"### Q{q.number}. {escape(q.text)}\n\n*{escape(q.kind)}, {escape(q.difficulty)} · "
+            f"{escape(q.source)} › {escape(q.topic)}*",
             f"Question {q.number} of {len(session.plan)}",
         )
 
     def answer_interview(self, session, answer: str):
         """The last output is the Submit button: off once the session has ended."""
         if session is None or session.current is None:
-            why = "Start a session first." if session is None else "This session has ended; press Start session for a new one."
-            return session, gr.skip(), gr.skip(), f"<p>{why}</p>", gr.skip(), gr.skip(), gr.skip(), gr.update(interactive=False)
+            why = (
+                "Start a session first."
+                if session is None
+                else "This session has ended; press Start session for a new one."
+            )
+            return (
+                session,
+                gr.skip(),
+                gr.skip(),
+                f"<p>{why}</p>",
+                gr.skip(),
+                gr.skip(),
+                gr.skip(),
+                gr.update(interactive=False),
+            )
         fb = session.answer(answer or "")
         question, progress = self._ask(session)
         summary = self._summary(session) if session.done else ""
         transcript = session.export_markdown() if session.done else None
         shown = gr.update(value=transcript and str(transcript), visible=transcript is not None)
-        return session, question, progress, feedback_card(fb), "", summary, shown, gr.update(interactive=not session.done)
+        return (
+            session,
+            question,
+            progress,
+            feedback_card(fb),
+            "",
+            summary,
+            shown,
+            gr.update(interactive=not session.done),
+        )
 
     def export_anki(self, topic: str):
         """The concepts of the topic (or all) as an .apkg to download; importing it again updates the cards."""
@@ -167,14 +214,21 @@ class App:
             deck = self.base.export_anki(path, topic=topic.strip() or None)
         except (InterviewError, IndexProblem) as e:
             return f"**{escape(str(e))}**", gr.update(value=None, visible=False)
-        return f"{deck.cards} card{'s' * (deck.cards != 1)} in deck *{escape(deck.deck)}*; importing it again updates them.", gr.update(value=str(deck.path), visible=True)
+        return (
+            f"{deck.cards} card{'s' * (deck.cards != 1)} in deck *{escape(deck.deck)}*; importing it again "
+            "updates them.",
+            gr.update(value=str(deck.path), visible=True),
+        )
 
     @staticmethod
     def _summary(session) -> str:
         s = session.summary()
         rows = "\n".join(f"| {escape(t)} | {v}/10 |" for t, v in sorted(s.per_topic.items(), key=lambda kv: kv[1]))
         weak = f"\n\nWeak topics come back next session: {escape('; '.join(s.weak_topics))}" if s.weak_topics else ""
-        return f"### Session summary\nMean {s.mean_score}/10 over {s.answered} answers.\n\n| topic | score |\n|---|---|\n{rows}{weak}"
+        return (
+            f"### Session summary\nMean {s.mean_score}/10 over {s.answered} answers.\n\n| topic | score "
+            f"|\n|---|---|\n{rows}{weak}"
+        )
 
     # ---- library -------------------------------------------------------------------------------
     def library(self):
@@ -182,7 +236,10 @@ class App:
         head = f"Notes folder: `{info['notes_dir']}` · index: `{info['index_dir']}`"
         if not info["indexed"]:
             return head + "\n\nNot indexed yet: press **Ingest**.", []
-        head += f"\n\n**{info['files']} files, {info['chunks']} chunks** · {info['embedding_model']} · {info['index_type']} index"
+        head += (
+            f"\n\n**{info['files']} files, {info['chunks']} chunks** · {info['embedding_model']} · "
+            f"{info['index_type']} index"
+        )
         return head, [[name, n] for name, n in info["per_file"].items()]
 
     def ingest(self, rebuild: bool, progress=gr.Progress(), only: set[str] | None = None):
@@ -242,18 +299,25 @@ class App:
             path = candidate.resolve()  # symlinks and ".." resolved before the check
             if path.suffix == ".jsonl" and path.is_file() and any(path.is_relative_to(root) for root in roots):
                 return path
-        raise ValueError(f"{given}: not a question set here; use a .jsonl file in {roots[0]} or under the notes folder {roots[1]}")
+        raise ValueError(
+            f"{given}: not a question set here; use a .jsonl file in {roots[0]} or under the notes folder {roots[1]}"
+        )
 
     def evaluate(self, dataset: str, configs: list[str], split: str, progress=gr.Progress()):
         from PIL import Image
 
         from eval.report import write_report
+        from eval.run import evaluate
 
         if not configs:
             return [], None, "Choose at least one configuration."
         try:
-            report = self.base.evaluate(
-                "retrieval", configs=configs, dataset=self.question_set(dataset), split=split,
+            report = evaluate(
+                self.base,
+                "retrieval",
+                configs=configs,
+                dataset=self.question_set(dataset),
+                split=split,
                 progress=lambda stage, done, total: progress((done, total or 1), desc=stage),
             )
         except (ValueError, OSError) as e:
@@ -262,96 +326,152 @@ class App:
             recall_png = next(p for p in write_report(report, Path(out)) if p.name == "recall_at_k.png")
             with Image.open(recall_png) as image:
                 plot = image.copy()
-        rows = [[r.name, r.chunks, round(r.hit_at_2000, 3), *(round(r.metrics[m], 3) for m in ("recall@1", "recall@5", "mrr@10", "ndcg@10"))] for r in report.results]
-        return rows, plot, f"{report.questions} questions ({report.split}); `rag eval retrieval --out DIR` writes the full report"
+        rows = [
+            [
+                r.name,
+                r.chunks,
+                round(r.hit_at_2000, 3),
+                *(round(r.metrics[m], 3) for m in ("recall@1", "recall@5", "mrr@10", "ndcg@10")),
+            ]
+            for r in report.results
+        ]
+        return (
+            rows,
+            plot,
+            f"{report.questions} questions ({report.split}); `rag eval retrieval --out DIR` writes the full report",
+        )
 
     # ---- layout --------------------------------------------------------------------------------
     def build(self) -> gr.Blocks:
-        s = self.base.settings
         with gr.Blocks(title="notes-rag") as demo:
             gr.Markdown("## notes-rag — answers from your own ML notes")
             loading = gr.Markdown(LOADING, elem_id="loading")
             demo.load(self.loading, None, loading)
-            with gr.Tab("Chat"):
-                chatbot = gr.Chatbot(label="Conversation", height=420, sanitize_html=True, allow_tags=False, latex_delimiters=LATEX_DELIMITERS, elem_id="chat")
-                notice = gr.Markdown(elem_id="chat-notice")
-                with gr.Row():
-                    question = gr.Textbox(placeholder="Ask about your notes…", show_label=False, scale=5, elem_id="question")
-                    send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-                new = gr.Button("New conversation", size="sm")
-                cards = gr.HTML(elem_id="sources")
-                with gr.Accordion("Settings", open=False):
-                    k = gr.Slider(1, 10, value=s.top_k, step=1, label="passages (top-k)")
-                    endpoint = gr.Textbox(
-                        value=s.llm_base_url, label="model endpoint (OpenAI-compatible)", interactive=self.endpoint_editable,
-                        info="The server calls this URL for you: editable only on loopback or behind a login." if self.endpoint_editable
-                        else "Fixed: the app is reachable from the network without a login, so the server only calls the configured endpoint.",
-                    )
-                    temperature = gr.Slider(0.0, 1.5, value=s.llm_temperature, step=0.1, label="temperature")
-                for trigger in (send.click, question.submit):
-                    trigger(self.respond, [question, chatbot, k, endpoint, temperature], [chatbot, cards, notice]).then(lambda: "", None, question)
-                new.click(lambda: ([], "", ""), None, [chatbot, cards, notice])
-
-            with gr.Tab("Interview"):
-                session = gr.State(None)
-                with gr.Row():
-                    topic = gr.Textbox(label="topic (empty: any)", elem_id="iv-topic")
-                    mode = gr.Radio(list(MODES), value="concepts", label="mode")
-                    n = gr.Slider(1, 10, value=5, step=1, label="questions", elem_id="iv-n")
-                    difficulty = gr.Dropdown(["any", *DIFFICULTIES], value="any", label="difficulty")
-                start = gr.Button("Start session", variant="primary", elem_id="iv-start")
-                progress_md = gr.Markdown(elem_id="iv-progress")
-                question_md = gr.Markdown(elem_id="iv-question")
-                answer = gr.Textbox(label="your answer", lines=4, elem_id="iv-answer")
-                submit = gr.Button("Submit answer", interactive=False, elem_id="iv-submit")
-                feedback = gr.HTML(elem_id="iv-feedback")
-                summary = gr.Markdown(elem_id="iv-summary")
-                transcript = gr.DownloadButton("Download transcript", visible=False, elem_id="iv-download")
-                with gr.Row():
-                    anki = gr.Button("Export Anki deck (the topic above, or all)", size="sm", elem_id="iv-anki")
-                    anki_md = gr.Markdown(elem_id="iv-anki-result")
-                anki_file = gr.File(label="Anki deck", visible=False, elem_id="iv-anki-file")
-                anki.click(self.export_anki, [topic], [anki_md, anki_file])
-                start.click(self.start_interview, [topic, mode, n, difficulty], [session, question_md, progress_md, feedback, summary, transcript, submit])
-                submit.click(self.answer_interview, [session, answer], [session, question_md, progress_md, feedback, answer, summary, transcript, submit])
-
-            with gr.Tab("Library") as library_tab:
-                library_md = gr.Markdown(elem_id="lib-status")
-                with gr.Row():
-                    rebuild = gr.Checkbox(label="rebuild from scratch")
-                    ingest = gr.Button("Ingest / re-ingest", elem_id="lib-ingest")
-                ingest_md = gr.Markdown(elem_id="lib-result")
-                upload = gr.File(label=f"Upload notes ({', '.join(ALLOWED)}; up to {s.ui_upload_max_mb} MB)", file_count="multiple", file_types=list(ALLOWED), type="filepath", elem_id="lib-upload")
-                files = gr.Dataframe(headers=["file", "chunks"], label="per-file chunks", interactive=False)
-                with gr.Row():
-                    search_box = gr.Textbox(label="search the index (raw retrieval, no LLM)", scale=5, elem_id="lib-search")
-                    search_k = gr.Slider(1, 20, value=s.top_k, step=1, label="k", scale=1)
-                results = gr.HTML(elem_id="lib-results")
-                ingest.click(self.ingest, [rebuild], [ingest_md, library_md, files])
-                upload.upload(self.upload, [upload], [ingest_md, library_md, files, upload], preprocess=False)
-                search_box.submit(self.search, [search_box, search_k], results)
-                # read when the page loads and when the tab opens: an ingest from the CLI or another tab
-                # since the app started (or since the page loaded) must show
-                demo.load(self.library, None, [library_md, files])
-                library_tab.select(self.library, None, [library_md, files])
-
-            with gr.Tab("Evaluation"):
-                from eval.report import CONFIGS
-
-                dataset = gr.Textbox(label="question set: a .jsonl file in eval/datasets/ or under the notes folder (empty: the shipped one)")
-                configs = gr.CheckboxGroup(list(CONFIGS), value=["bm25", "dense", "hybrid"], label="configurations")
-                split = gr.Radio(["dev", "test", "holdout", "all"], value="holdout", label="split")
-                run = gr.Button("Run retrieval evaluation", elem_id="ev-run")
-                eval_md = gr.Markdown()
-                eval_table = gr.Dataframe(headers=["configuration", "chunks", "hit@2000", "recall@1", "recall@5", "MRR@10", "nDCG@10"], interactive=False)
-                plot = gr.Image(label="recall@k", type="pil")
-                run.click(self.evaluate, [dataset, configs, split], [eval_table, plot, eval_md])
+            self._chat_tab()
+            self._interview_tab()
+            self._library_tab(demo)
+            self._evaluation_tab()
         # questions queue instead of failing; vLLM batches the ones that run together
-        return demo.queue(default_concurrency_limit=s.ui_concurrency)
+        return demo.queue(default_concurrency_limit=self.base.settings.ui_concurrency)
+
+    def _chat_tab(self) -> None:
+        s = self.base.settings
+        with gr.Tab("Chat"):
+            chatbot = gr.Chatbot(
+                label="Conversation",
+                height=420,
+                sanitize_html=True,
+                allow_tags=False,
+                latex_delimiters=LATEX_DELIMITERS,
+                elem_id="chat",
+            )
+            notice = gr.Markdown(elem_id="chat-notice")
+            with gr.Row():
+                question = gr.Textbox(
+                    placeholder="Ask about your notes…", show_label=False, scale=5, elem_id="question"
+                )
+                send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
+            new = gr.Button("New conversation", size="sm")
+            cards = gr.HTML(elem_id="sources")
+            with gr.Accordion("Settings", open=False):
+                k = gr.Slider(1, 10, value=s.top_k, step=1, label="passages (top-k)")
+                endpoint = gr.Textbox(
+                    value=s.llm_base_url,
+                    label="model endpoint (OpenAI-compatible)",
+                    interactive=self.endpoint_editable,
+                    info="The server calls this URL for you: editable only on loopback or behind a login."
+                    if self.endpoint_editable
+                    else "Fixed: the app is reachable from the network without a login, so the server only "
+                    "calls the configured endpoint.",
+                )
+                temperature = gr.Slider(0.0, 1.5, value=s.llm_temperature, step=0.1, label="temperature")
+            for trigger in (send.click, question.submit):
+                trigger(self.respond, [question, chatbot, k, endpoint, temperature], [chatbot, cards, notice]).then(
+                    lambda: "", None, question
+                )
+            new.click(lambda: ([], "", ""), None, [chatbot, cards, notice])
+
+    def _interview_tab(self) -> None:
+        with gr.Tab("Interview"):
+            session = gr.State(None)
+            with gr.Row():
+                topic = gr.Textbox(label="topic (empty: any)", elem_id="iv-topic")
+                mode = gr.Radio(list(MODES), value="concepts", label="mode")
+                n = gr.Slider(1, 10, value=5, step=1, label="questions", elem_id="iv-n")
+                difficulty = gr.Dropdown(["any", *DIFFICULTIES], value="any", label="difficulty")
+            start = gr.Button("Start session", variant="primary", elem_id="iv-start")
+            progress_md = gr.Markdown(elem_id="iv-progress")
+            question_md = gr.Markdown(elem_id="iv-question")
+            answer = gr.Textbox(label="your answer", lines=4, elem_id="iv-answer")
+            submit = gr.Button("Submit answer", interactive=False, elem_id="iv-submit")
+            feedback = gr.HTML(elem_id="iv-feedback")
+            summary = gr.Markdown(elem_id="iv-summary")
+            transcript = gr.DownloadButton("Download transcript", visible=False, elem_id="iv-download")
+            with gr.Row():
+                anki = gr.Button("Export Anki deck (the topic above, or all)", size="sm", elem_id="iv-anki")
+                anki_md = gr.Markdown(elem_id="iv-anki-result")
+            anki_file = gr.File(label="Anki deck", visible=False, elem_id="iv-anki-file")
+            anki.click(self.export_anki, [topic], [anki_md, anki_file])
+            start.click(
+                self.start_interview,
+                [topic, mode, n, difficulty],
+                [session, question_md, progress_md, feedback, summary, transcript, submit],
+            )
+            submit.click(
+                self.answer_interview,
+                [session, answer],
+                [session, question_md, progress_md, feedback, answer, summary, transcript, submit],
+            )
+
+    def _library_tab(self, demo: gr.Blocks) -> None:
+        s = self.base.settings
+        with gr.Tab("Library") as library_tab:
+            library_md = gr.Markdown(elem_id="lib-status")
+            with gr.Row():
+                rebuild = gr.Checkbox(label="rebuild from scratch")
+                ingest = gr.Button("Ingest / re-ingest", elem_id="lib-ingest")
+            ingest_md = gr.Markdown(elem_id="lib-result")
+            upload = gr.File(
+                label=f"Upload notes ({', '.join(ALLOWED)}; up to {s.ui_upload_max_mb} MB)",
+                file_count="multiple",
+                file_types=list(ALLOWED),
+                type="filepath",
+                elem_id="lib-upload",
+            )
+            files = gr.Dataframe(headers=["file", "chunks"], label="per-file chunks", interactive=False)
+            with gr.Row():
+                search_box = gr.Textbox(label="search the index (raw retrieval, no LLM)", scale=5, elem_id="lib-search")
+                search_k = gr.Slider(1, 20, value=s.top_k, step=1, label="k", scale=1)
+            results = gr.HTML(elem_id="lib-results")
+            ingest.click(self.ingest, [rebuild], [ingest_md, library_md, files])
+            upload.upload(self.upload, [upload], [ingest_md, library_md, files, upload], preprocess=False)
+            search_box.submit(self.search, [search_box, search_k], results)
+            # read when the page loads and when the tab opens: an ingest from the CLI or another tab
+            # since the app started (or since the page loaded) must show
+            demo.load(self.library, None, [library_md, files])
+            library_tab.select(self.library, None, [library_md, files])
+
+    def _evaluation_tab(self) -> None:
+        with gr.Tab("Evaluation"):
+            from eval.report import CONFIGS
+
+            dataset = gr.Textbox(
+                label="question set: a .jsonl file in eval/datasets/ or under the notes folder (empty: the shipped one)"
+            )
+            configs = gr.CheckboxGroup(list(CONFIGS), value=["bm25", "dense", "hybrid"], label="configurations")
+            split = gr.Radio(["dev", "test", "holdout", "all"], value="holdout", label="split")
+            run = gr.Button("Run retrieval evaluation", elem_id="ev-run")
+            eval_md = gr.Markdown()
+            eval_table = gr.Dataframe(
+                headers=["configuration", "chunks", "hit@2000", "recall@1", "recall@5", "MRR@10", "nDCG@10"],
+                interactive=False,
+            )
+            plot = gr.Image(label="recall@k", type="pil")
+            run.click(self.evaluate, [dataset, configs, split], [eval_table, plot, eval_md])
 
 
 def launch(assistant: Assistant, host: str, port: int, auth: str | None = None, block: bool = True):
-    credentials = check_binding(host, auth)
+    credentials = login(host, auth)
     demo = App(assistant, endpoint_editable=host in LOOPBACK or credentials is not None).build()
     demo.launch(
         server_name=host,

@@ -44,7 +44,12 @@ def _markdown() -> MarkdownIt:
     # html off: tags in a note are text. Images off: a note must not make the page fetch anything.
     # breaks: plain-text notes keep their line breaks. "$5 and $10" stays money (no digits after a
     # closing $, no space inside the dollars).
-    md = MarkdownIt("commonmark", {"html": False, "breaks": True}).enable("table").enable("strikethrough").disable("image")
+    md = (
+        MarkdownIt("commonmark", {"html": False, "breaks": True})
+        .enable("table")
+        .enable("strikethrough")
+        .disable("image")
+    )
     return md.use(dollarmath_plugin, allow_space=False, allow_digits=False, double_inline=True, renderer=_formula)
 
 
@@ -55,6 +60,14 @@ INLINE_MATH = re.compile(r"\\\((.+?)\\\)", re.DOTALL)
 
 
 def note_html(text: str) -> str:
-    text = INLINE_MATH.sub(lambda m: f"${m.group(1).strip()}$", DISPLAY_MATH.sub(lambda m: f"$${m.group(1).strip()}$$", text))
+    text = INLINE_MATH.sub(
+        lambda m: f"${m.group(1).strip()}$", DISPLAY_MATH.sub(lambda m: f"$${m.group(1).strip()}$$", text)
+    )
     html = _markdown().render(text)
-    return nh3.clean(html, tags=HTML | MATHML, attributes=ATTRIBUTES, url_schemes={"http", "https"}, link_rel="noopener noreferrer nofollow")
+    return nh3.clean(
+        html,
+        tags=HTML | MATHML,
+        attributes=ATTRIBUTES,
+        url_schemes={"http", "https"},
+        link_rel="noopener noreferrer nofollow",
+    )

@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from html import escape
 
-from rag.links import location, note_url
-from rag.source_groups import LEGEND, group_sources, mark
-from rag.types import Hit, Source
+from rag import LEGEND, Hit, Source, group_sources, location, mark, note_url
 from ui.note_html import note_html
 
 CSS = """
@@ -37,7 +35,10 @@ def note_link(path: str, source: str, line: int) -> str:
     label = escape(f"{source}:{line}" if line else source)
     if not path:
         return label
-    return f'<a class="note-link" href="{escape(note_url(path, source))}" title="{escape(location(path, line))}">{label}</a>'
+    return (
+        f'<a class="note-link" href="{escape(note_url(path, source))}" '
+        f'title="{escape(location(path, line))}">{label}</a>'
+    )
 
 
 def source_cards(sources: list[Source]) -> str:
@@ -53,7 +54,8 @@ def source_cards(sources: list[Source]) -> str:
             for s in g.members
         )
         cards.append(
-            f'<div class="card source-card"><div class="where">{escape(g.marks)} {note_link(g.path, g.source, g.line_start)} &gt; {escape(g.heading)}</div>{passages}</div>'
+            f'<div class="card source-card"><div class="where">{escape(g.marks)} '
+            f"{note_link(g.path, g.source, g.line_start)} &gt; {escape(g.heading)}</div>{passages}</div>"
         )
     return f'<div><b>Sources</b> <span class="legend">{escape(LEGEND)}</span>' + "".join(cards) + "</div>"
 
@@ -62,8 +64,10 @@ def hit_cards(hits: list[Hit]) -> str:
     if not hits:
         return "<p>Nothing in the notes matches.</p>"
     return "".join(
-        f'<div class="card hit-card"><div class="where">{h.rank}. {note_link(h.path, h.source, h.chunk.line_start)} &gt; {escape(h.heading)}</div>'
-        f'<div class="score">score {h.score:.4f} · dense rank {h.dense_rank or "–"} · BM25 rank {h.bm25_rank or "–"} · lines {h.chunk.line_start}-{h.chunk.line_end}</div>'
+        f'<div class="card hit-card"><div class="where">{h.rank}. '
+        f"{note_link(h.path, h.source, h.chunk.line_start)} &gt; {escape(h.heading)}</div>"
+        f'<div class="score">score {h.score:.4f} · dense rank {h.dense_rank or "–"} · BM25 rank '
+        f"{h.bm25_rank or '–'} · lines {h.chunk.line_start}-{h.chunk.line_end}</div>"
         f'<div class="md">{note_html(h.text)}</div></div>'
         for h in hits
     )

@@ -6,6 +6,8 @@ import re
 import shutil
 from pathlib import Path
 
+from rag import RagError
+
 ALLOWED = (".md", ".markdown", ".txt", ".pdf")
 # Gradio refuses a file over its own limit before any handler runs, in a toast with other units
 # ("19.1 Mb") that leaves the last result on the page. Its limit sits well above the notes' limit, so
@@ -14,7 +16,7 @@ ALLOWED = (".md", ".markdown", ".txt", ".pdf")
 UPLOAD_TRANSPORT_FACTOR = 5
 
 
-class UploadRefused(ValueError):
+class UploadRefused(RagError, ValueError):
     """One line: which upload, why, and what to do instead."""
 
 

@@ -38,7 +38,8 @@ MODEL = genanki.Model(
             "afmt": '{{FrontSide}}<hr id="answer">{{Answer}}<div class="source">{{Source}}</div>',
         }
     ],
-    css=".card { font-family: sans-serif; font-size: 20px; text-align: left; } .source { margin-top: 1em; font-size: 14px; color: #666; }",
+    css=".card { font-family: sans-serif; font-size: 20px; text-align: left; } .source { margin-top: 1em; "
+    "font-size: 14px; color: #666; }",
 )
 
 

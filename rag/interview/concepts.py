@@ -58,7 +58,7 @@ class Concept:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict) -> "Concept":
+    def from_json(cls, data: dict) -> Concept:
         return cls(**data)
 
 
@@ -72,7 +72,12 @@ class _Region:
 def _is_heading(line: str, source: str) -> str | None:
     if m := MD_HEADING.match(line):
         return clean_heading(m.group(2))
-    if not source.endswith(".md") and (m := NUMBERED.match(line.strip())) and len(line) <= 80 and line.strip()[-1] not in ".:":
+    if (
+        not source.endswith(".md")
+        and (m := NUMBERED.match(line.strip()))
+        and len(line) <= 80
+        and line.strip()[-1] not in ".:"
+    ):
         return clean_heading(m.group(2))
     return None
 
@@ -94,14 +99,17 @@ def _regions(chunk: Chunk) -> list[_Region]:
             continue
         if not in_code and not line.startswith((" ", "\t")) and (m := BOLD_TERM.match(line) or DEFINITION.match(line)):
             regions.append(
-                _Region(_name(m.group(1)), named_by="bold" if line.lstrip("-*+ 0123456789.)").startswith(("*", "_")) else "definition")
+                _Region(
+                    _name(m.group(1)),
+                    named_by="bold" if line.lstrip("-*+ 0123456789.)").startswith(("*", "_")) else "definition",
+                )
             )
             rest = m.group(2) if m.re is BOLD_TERM else line.split(":", 1)[1]
             if rest.strip():
                 regions[-1].lines.append(rest.strip())
             continue
         regions[-1].lines.append(line)
-    return [r for r in regions if any(l.strip() for l in r.lines)]
+    return [r for r in regions if any(line.strip() for line in r.lines)]
 
 
 def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> list[str]:
@@ -139,7 +147,9 @@ def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> lis
             paragraph.append(line)
     flush()
     cleaned = [" ".join(re.sub(r"[*_`]{1,3}", "", p).split()) for p in points]
-    kept = [p for p in cleaned if len(re.findall(r"[A-Za-zÀ-ÿ]{2,}", p)) >= 3 and not re.match(r"^sources?\s*:", p, re.I)]
+    kept = [
+        p for p in cleaned if len(re.findall(r"[A-Za-zÀ-ÿ]{2,}", p)) >= 3 and not re.match(r"^sources?\s*:", p, re.I)
+    ]
     return [p for p in kept if questions or not p.endswith("?")][:limit]
 
 
@@ -151,7 +161,11 @@ def _kind(region: _Region, text: str) -> tuple[str, str]:
     numbers = len(re.findall(r"\d+\.\d+|\d+\s*[=×*·]", text))
     if CALCULATION.search(name) and numbers >= 2:
         asked = next(
-            (l.strip() for l in region.lines if re.match(r"^\s*(calculate|compute|evaluate|work)\b", l, re.I) or l.strip().endswith("?")),
+            (
+                line.strip()
+                for line in region.lines
+                if re.match(r"^\s*(calculate|compute|evaluate|work)\b", line, re.I) or line.strip().endswith("?")
+            ),
             "",
         )
         return "calculation", asked
@@ -178,8 +192,8 @@ def _usable(name: str | None) -> bool:
 def _company_kind(region: _Region, chunk: Chunk) -> str | None:
     """pitch (the self-introduction), ask (questions for the interviewer) or background (the company)."""
     name = region.name or chunk.title
-    lines = [l for l in region.lines if l.strip()]
-    questions = [l for l in lines if l.strip().endswith("?")]
+    lines = [line for line in region.lines if line.strip()]
+    questions = [line for line in lines if line.strip().endswith("?")]
     if PITCH.search(name):
         return "pitch"
     if len(questions) >= 2 and len(questions) * 2 >= len(lines):
@@ -209,13 +223,21 @@ def concepts_from_chunks(chunks: list[Chunk], min_points: int = 1) -> list[Conce
     previous: Chunk | None = None
     tail: Concept | None = None  # the concept the previous chunk ended in
     for chunk in chunks:
-        continues = previous is not None and (previous.source, previous.heading_path) == (chunk.source, chunk.heading_path)
+        continues = previous is not None and (previous.source, previous.heading_path) == (
+            chunk.source,
+            chunk.heading_path,
+        )
         previous, last = chunk, tail
         tail = None
         for region in _regions(chunk):
             # the same section going on in the same vein; a formula or a limitations list that follows
             # is a question of its own
-            if continues and last is not None and region.named_by == "chunk" and _kind(_Region(last.term, region.lines), "\n".join(region.lines))[0] == last.kind:
+            if (
+                continues
+                and last is not None
+                and region.named_by == "chunk"
+                and _kind(_Region(last.term, region.lines), "\n".join(region.lines))[0] == last.kind
+            ):
                 _continue(last, chunk, region.lines)
                 tail = last
                 continue
@@ -256,12 +278,20 @@ def concepts_from_chunks(chunks: list[Chunk], min_points: int = 1) -> list[Conce
 
 
 def company_notes(chunks: list[Chunk], patterns: list[str]) -> list[Chunk]:
-    return [c for c in chunks if any(fnmatch.fnmatch(c.source.lower(), p.lower()) for p in patterns) or "interview" in c.tags]
+    return [
+        c
+        for c in chunks
+        if any(fnmatch.fnmatch(c.source.lower(), p.lower()) for p in patterns) or "interview" in c.tags
+    ]
 
 
 def company_name(title: str) -> str:
     """ "Accenture Prep" → "Accenture": the note's title without the words that say what it is for."""
-    words = [w for w in re.split(r"[\s_-]+", title) if w.lower() not in {"prep", "preparation", "interview", "notes", "vorbereitung"}]
+    words = [
+        w
+        for w in re.split(r"[\s_-]+", title)
+        if w.lower() not in {"prep", "preparation", "interview", "notes", "vorbereitung"}
+    ]
     return " ".join(words) or title
 
 

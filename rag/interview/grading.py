@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -67,7 +67,11 @@ class Feedback:
 def without_term(text: str, term: str) -> str:
     """Naming the concept earns nothing: the question already named it. Masking its words (and their
     inflections: normalization, normalizes) leaves what the answer says about it to be compared."""
-    stems = {w.lower()[: max(4, len(w) - 3)] for w in re.findall(r"[A-Za-z][A-Za-z\-]{2,}", term) if w.lower() not in {"and", "the", "with", "for"}}
+    stems = {
+        w.lower()[: max(4, len(w) - 3)]
+        for w in re.findall(r"[A-Za-z][A-Za-z\-]{2,}", term)
+        if w.lower() not in {"and", "the", "with", "for"}
+    }
     if not stems:
         return text
     return re.sub(r"\b(?:" + "|".join(map(re.escape, sorted(stems))) + r")[\w\-]*", "it", text, flags=re.I)
@@ -89,7 +93,7 @@ def verdict_for(answer: str) -> str | None:
 
 
 def cite_for(concept: Concept) -> str:
-    """"ml-fundamentals.md > Neural Network Terminologies > Patience": the file, then the headings."""
+    """ "ml-fundamentals.md > Neural Network Terminologies > Patience": the file, then the headings."""
     _, _, path = concept.heading.partition(" > ")
     return f"{concept.source} > {path}" if path else concept.source
 
@@ -105,7 +109,9 @@ def model_answer(concept: Concept, words: int = 90) -> str:
     return " ".join(kept)
 
 
-def grade(concept: Concept, question: str, answer: str, embedder: Embedder, sources: list, judge: Judge | None = None) -> Feedback:
+def grade(
+    concept: Concept, question: str, answer: str, embedder: Embedder, sources: list, judge: Judge | None = None
+) -> Feedback:
     points = concept.key_points
     verdict = verdict_for(answer) if points else "empty"
     similarity = np.zeros(len(points))
@@ -120,7 +126,9 @@ def grade(concept: Concept, question: str, answer: str, embedder: Embedder, sour
             verdict = "off_topic"
         credit = np.clip((similarity - FLOOR) / (FULL - FLOOR), 0.0, 1.0)
         coverage = np.sort(credit)[::-1][:TOP_POINTS].mean()
-        score = (1 - GIST_WEIGHT) * coverage + GIST_WEIGHT * np.clip((gist - GIST_FLOOR) / (GIST_FULL - GIST_FLOOR), 0.0, 1.0)
+        score = (1 - GIST_WEIGHT) * coverage + GIST_WEIGHT * np.clip(
+            (gist - GIST_FLOOR) / (GIST_FULL - GIST_FLOOR), 0.0, 1.0
+        )
     covered_mask = similarity >= COVERED
     judged: list[bool | None] = [None] * len(points)
     judged_by = ["embedding"]

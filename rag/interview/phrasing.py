@@ -32,7 +32,21 @@ SMALL_WORDS = {"A", "AN", "AND", "THE", "OF", "IN", "ON", "TO", "FOR", "WITH", "
 
 
 # a heading opening with one of these is no name of a thing: "For BDTs ...", "Parts of a DNN"
-NOT_A_NOUN = {"for", "in", "on", "with", "how", "parts", "steps", "using", "when", "where", "about", "reduction", "types"}
+NOT_A_NOUN = {
+    "for",
+    "in",
+    "on",
+    "with",
+    "how",
+    "parts",
+    "steps",
+    "using",
+    "when",
+    "where",
+    "about",
+    "reduction",
+    "types",
+}
 
 
 def readable(term: str) -> str:
@@ -40,7 +54,11 @@ def readable(term: str) -> str:
     Short capitalised words are acronyms (ANN, RL) unless they are small English words."""
     if term.upper() != term:
         return term
-    return re.sub(r"\b[A-Z][A-Z\-]+\b", lambda m: m.group(0).lower() if len(m.group(0)) > 4 or m.group(0) in SMALL_WORDS else m.group(0), term)
+    return re.sub(
+        r"\b[A-Z][A-Z\-]+\b",
+        lambda m: m.group(0).lower() if len(m.group(0)) > 4 or m.group(0) in SMALL_WORDS else m.group(0),
+        term,
+    )
 
 
 def template_question(concept: Concept) -> str:
@@ -54,7 +72,11 @@ def template_question(concept: Concept) -> str:
         case "compare":
             return f"Compare {term}: what do they have in common and how do they differ?"
         case "why" if concept.prompt:
-            return concept.prompt if len(concept.prompt.split()) > 3 else f"{concept.prompt.rstrip('?')} — explain{context}?"
+            return (
+                concept.prompt
+                if len(concept.prompt.split()) > 3
+                else f"{concept.prompt.rstrip('?')} — explain{context}?"
+            )
         case "why" if PROS_CONS.search(concept.term):
             return f"What are the {term.lower()} of {parent or 'this method'}?"
         case "why":
@@ -80,7 +102,21 @@ def template_question(concept: Concept) -> str:
 
 
 # words too common in ML notes to show that a question is about this concept
-GENERIC_WORDS = {"model", "models", "data", "network", "networks", "neural", "learning", "layer", "function", "the", "and", "for", "with"}
+GENERIC_WORDS = {
+    "model",
+    "models",
+    "data",
+    "network",
+    "networks",
+    "neural",
+    "learning",
+    "layer",
+    "function",
+    "the",
+    "and",
+    "for",
+    "with",
+}
 
 
 def valid_question(text: str, concept: Concept) -> bool:
@@ -89,12 +125,16 @@ def valid_question(text: str, concept: Concept) -> bool:
     content = {w.lower() for w in re.findall(r"[A-Za-z]{3,}", concept.term)}
     distinctive = content - GENERIC_WORDS or content
     named = len(distinctive & words)
-    return text.endswith("?") and text.count("?") == 1 and 3 <= len(text.split()) <= 40 and 2 * named >= len(distinctive)
+    return (
+        text.endswith("?") and text.count("?") == 1 and 3 <= len(text.split()) <= 40 and 2 * named >= len(distinctive)
+    )
 
 
 def llm_question(client, concept: Concept) -> str | None:
     excerpt = "\n".join(f"- {p}" for p in concept.key_points[:4])
     prompt = PHRASE_PROMPT.format(asks=KIND_ASKS[concept.kind], term=readable(concept.term), excerpt=excerpt)
     reply = client.complete([{"role": "user", "content": prompt}], temperature=0.0, max_tokens=60, stop=["\n"])
-    text = re.sub(r"^([-*•]\s*)?(((interview )?question|q)\s*[:.]\s*)?", "", reply.strip(), flags=re.I).strip().strip('"')
+    text = (
+        re.sub(r"^([-*•]\s*)?(((interview )?question|q)\s*[:.]\s*)?", "", reply.strip(), flags=re.I).strip().strip('"')
+    )
     return text if valid_question(text, concept) else None

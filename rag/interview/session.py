@@ -15,7 +15,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rag.citations import excerpt
+from rag.answer.citations import excerpt
+from rag.errors import InterviewError
 from rag.interview.concepts import Concept, company_concepts, company_notes, concepts_from_chunks, matches_topic
 from rag.interview.grading import Feedback, KeyPoint, grade, llm_judge
 from rag.interview.leitner import LeitnerBoxes
@@ -27,10 +28,6 @@ if TYPE_CHECKING:
 
 MODES = ("concepts", "company")
 DIFFICULTIES = ("easy", "medium", "hard")
-
-
-class InterviewError(ValueError):
-    """A session cannot be planned or found; the message says what to change."""
 
 
 @dataclass
@@ -75,7 +72,15 @@ def topic_group(heading: str) -> str:
 
 
 class InterviewSession:
-    def __init__(self, assistant: "Assistant", plan: list[Concept], mode: str, topic: str | None, phrasing: str, session_id: str | None = None):
+    def __init__(
+        self,
+        assistant: Assistant,
+        plan: list[Concept],
+        mode: str,
+        topic: str | None,
+        phrasing: str,
+        session_id: str | None = None,
+    ):
         self.assistant = assistant
         self.plan = plan
         self.mode = mode
@@ -88,14 +93,14 @@ class InterviewSession:
     @classmethod
     def start(
         cls,
-        assistant: "Assistant",
+        assistant: Assistant,
         topic: str | None = None,
         n: int = 5,
         mode: str = "concepts",
         difficulty: str | None = None,
         phrasing: str = "auto",
         seed: int | None = None,
-    ) -> "InterviewSession":
+    ) -> InterviewSession:
         if mode not in MODES:
             raise InterviewError(f"unknown interview mode {mode!r}; choose one of {', '.join(MODES)}")
         if difficulty not in (None, *DIFFICULTIES):
@@ -108,14 +113,21 @@ class InterviewSession:
             notes = company_notes(chunks, s.interview_company_notes)
             if not notes:
                 patterns = ", ".join(s.interview_company_notes)
-                raise InterviewError(f"no interview-prep notes found (file names matching {patterns}, or tag #interview); add one or set interview_company_notes")
+                raise InterviewError(
+                    f"no interview-prep notes found (file names matching {patterns}, or tag #interview); add "
+                    "one or set interview_company_notes"
+                )
             pool = company_concepts(notes)
         else:
             pool = concepts_from_chunks(chunks)
         candidates = [c for c in pool if matches_topic(c, topic) and (difficulty is None or c.difficulty == difficulty)]
         if not candidates:
             biggest = [t for t, _ in Counter(topic_group(c.heading) for c in pool).most_common(8)]
-            raise InterviewError(f"no questions match topic {topic!r}" + (f" at difficulty {difficulty}" if difficulty else "") + f"; try one of: {'; '.join(biggest)}")
+            raise InterviewError(
+                f"no questions match topic {topic!r}"
+                + (f" at difficulty {difficulty}" if difficulty else "")
+                + f"; try one of: {'; '.join(biggest)}"
+            )
         plan: list[Concept] = []
         seen: set[tuple[str, str]] = set()
         for concept in cls.boxes_for(assistant).order(candidates, random.Random(seed)):
@@ -131,12 +143,12 @@ class InterviewSession:
         return cls(assistant, plan, mode, topic, phrasing)
 
     @staticmethod
-    def folder(assistant: "Assistant") -> Path:
+    def folder(assistant: Assistant) -> Path:
         # beside the index, not inside a generation: a re-ingest must not forget what was practised
         return assistant.settings.interview_dir or assistant.index_dir / "interview"
 
     @classmethod
-    def session_file(cls, assistant: "Assistant", session_id: str) -> Path:
+    def session_file(cls, assistant: Assistant, session_id: str) -> Path:
         return cls.folder(assistant) / "sessions" / f"{session_id}.json"
 
     @property
@@ -144,7 +156,7 @@ class InterviewSession:
         return self.session_file(self.assistant, self.id)
 
     @classmethod
-    def boxes_for(cls, assistant: "Assistant") -> LeitnerBoxes:
+    def boxes_for(cls, assistant: Assistant) -> LeitnerBoxes:
         return LeitnerBoxes(cls.folder(assistant) / "leitner.json")
 
     # ---- asking and grading ----------------------------------------------------------------------
@@ -197,7 +209,14 @@ class InterviewSession:
             raise InterviewError("no question is waiting for an answer; call next_question() first")
         concept = self.plan[turn.question.number - 1]
         client = self.assistant.judge_client()
-        feedback = grade(concept, turn.question.text, text or "", self.assistant.embedder, self._sources(concept), llm_judge(client) if client else None)
+        feedback = grade(
+            concept,
+            turn.question.text,
+            text or "",
+            self.assistant.embedder,
+            self._sources(concept),
+            llm_judge(client) if client else None,
+        )
         turn.answer = text or ""
         turn.feedback = feedback
         self.boxes_for(self.assistant).record(concept, feedback.score, self.assistant.settings.interview_pass_score)
@@ -208,7 +227,16 @@ class InterviewSession:
         chunks = {c.id: c for c in self.assistant.index.chunks}
         found = [chunks[i] for i in concept.chunk_ids if i in chunks]
         if not found:  # the note changed since the session was planned: cite what the plan kept
-            return [Source(1, concept.source, concept.heading, excerpt(" ".join(concept.key_points)), concept.chunk_ids[0], True)]
+            return [
+                Source(
+                    1,
+                    concept.source,
+                    concept.heading,
+                    excerpt(" ".join(concept.key_points)),
+                    concept.chunk_ids[0],
+                    True,
+                )
+            ]
         return [Source(n, c.source, c.heading, excerpt(c.text), c.id, True, c.text) for n, c in enumerate(found, 1)]
 
     # ---- results ---------------------------------------------------------------------------------
@@ -228,7 +256,9 @@ class InterviewSession:
             mean_score=round(sum(t.feedback.score for t in graded) / len(graded), 1) if graded else None,
             per_topic=per_topic,
             weak_topics=sorted(k for k, v in per_topic.items() if v < pass_score),
-            scores=[{"number": t.question.number, "question": t.question.text, "score": t.feedback.score} for t in graded],
+            scores=[
+                {"number": t.question.number, "question": t.question.text, "score": t.feedback.score} for t in graded
+            ],
         )
 
     def to_json(self) -> dict:
@@ -239,7 +269,11 @@ class InterviewSession:
             "phrasing": self.phrasing,
             "plan": [c.to_json() for c in self.plan],
             "turns": [
-                {"question": asdict(t.question), "answer": t.answer, "feedback": t.feedback.to_json() if t.feedback else None}
+                {
+                    "question": asdict(t.question),
+                    "answer": t.answer,
+                    "feedback": t.feedback.to_json() if t.feedback else None,
+                }
                 for t in self.turns
             ],
             "summary": self.summary().to_json(),
@@ -254,13 +288,23 @@ class InterviewSession:
         return path
 
     @classmethod
-    def load(cls, assistant: "Assistant", session_id: str) -> "InterviewSession":
+    def load(cls, assistant: Assistant, session_id: str) -> InterviewSession:
         path = cls.session_file(assistant, session_id)
         if not path.is_file():
             known = sorted(p.stem for p in path.parent.glob("*.json"))[-5:]
-            raise InterviewError(f"no interview session {session_id!r} in {path.parent}" + (f"; recent: {', '.join(known)}" if known else ""))
+            raise InterviewError(
+                f"no interview session {session_id!r} in {path.parent}"
+                + (f"; recent: {', '.join(known)}" if known else "")
+            )
         data = json.loads(path.read_text())
-        session = cls(assistant, [Concept.from_json(c) for c in data["plan"]], data["mode"], data["topic"], data["phrasing"], data["id"])
+        session = cls(
+            assistant,
+            [Concept.from_json(c) for c in data["plan"]],
+            data["mode"],
+            data["topic"],
+            data["phrasing"],
+            data["id"],
+        )
         for t in data["turns"]:
             fb = t["feedback"]
             feedback = None
@@ -274,7 +318,13 @@ class InterviewSession:
     def to_markdown(self) -> str:
         s = self.summary()
         mean = "—" if s.mean_score is None else f"{s.mean_score}/10"
-        lines = [f"# Mock interview {self.id}", "", f"Mode: {self.mode} · topic: {self.topic or 'any'} · answered {s.answered} of {s.planned} · mean score {mean}", ""]
+        lines = [
+            f"# Mock interview {self.id}",
+            "",
+            f"Mode: {self.mode} · topic: {self.topic or 'any'} · answered {s.answered} of {s.planned} · mean "
+            f"score {mean}",
+            "",
+        ]
         for t in self.turns:
             q = t.question
             lines += [f"## {q.number}. {q.text}", "", f"*{q.kind}, {q.difficulty} · {q.source} > {q.heading}*", ""]
@@ -282,7 +332,12 @@ class InterviewSession:
                 lines += ["(not answered yet)", ""]
                 continue
             fb = t.feedback
-            lines += ["**Your answer:** " + (t.answer.strip() or "(empty)"), "", f"**Score:** {fb.score}/10" + ("" if fb.verdict == "graded" else f" ({fb.verdict.replace('_', ' ')})"), ""]
+            lines += [
+                "**Your answer:** " + (t.answer.strip() or "(empty)"),
+                "",
+                f"**Score:** {fb.score}/10" + ("" if fb.verdict == "graded" else f" ({fb.verdict.replace('_', ' ')})"),
+                "",
+            ]
             lines += [f"- ✓ {k.text} — *{k.cite}*" for k in fb.covered]
             lines += [f"- ✗ {k.text} — *{k.cite}*" for k in fb.missed]
             lines += ["", f"**Model answer** (from your notes): {fb.model_answer}", ""]

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from functools import cached_property
-from typing import Generator
 
-from rag.tokenizer import ModelTokenizer
-
-
-class LLMUnavailable(RuntimeError):
-    """Nothing answers at the configured endpoint."""
-
-
-class LLMStreamError(RuntimeError):
-    """The server went away or failed in the middle of an answer."""
+from rag.errors import LLMStreamError, LLMUnavailable
+from rag.llm.tokenizer import ModelTokenizer
 
 
 class LLMClient:
@@ -33,7 +26,9 @@ class LLMClient:
         import httpx  # here, not at the top: `rag retrieve` imports this module and never talks to the LLM
 
         try:
-            r = httpx.get(f"{self.base_url}/models", headers={"Authorization": f"Bearer {self.api_key}"}, timeout=timeout)
+            r = httpx.get(
+                f"{self.base_url}/models", headers={"Authorization": f"Bearer {self.api_key}"}, timeout=timeout
+            )
             r.raise_for_status()
             return [m["id"] for m in r.json().get("data", [])]
         except (httpx.HTTPError, ValueError, KeyError) as e:

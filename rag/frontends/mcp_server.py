@@ -4,23 +4,19 @@ Built on the official SDK's `MCPServer` (mcp 2.x; FastMCP in 1.x). stdio is what
 streamable HTTP binds loopback only, as the protocol carries no login here. Every tool goes through the
 public `Assistant`; a failure the user can fix comes back as a tool error with its one-line reason.
 
-    python -m rag.mcp_server            # stdio; RAG_NOTES_DIR / RAG_INDEX_DIR choose the notes
+    python -m rag.frontends.mcp_server            # stdio; RAG_NOTES_DIR / RAG_INDEX_DIR choose the notes
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
-from typing import Iterator
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from ingest.documents import NotesFolderError
-from ingest.store import IndexProblem
-from rag.assistant import Assistant
-from rag.interview.session import InterviewError
-from rag.note_files import NoteRefused
+from rag import Assistant, InterviewError, RagError
 
 MCP_PATH = "/mcp"
 INSTRUCTIONS = (
@@ -36,7 +32,7 @@ def _reasons() -> Iterator[None]:
     the message itself; anything else stays a crash the SDK logs."""
     try:
         yield
-    except (IndexProblem, NotesFolderError, NoteRefused, InterviewError) as e:
+    except RagError as e:
         raise ToolError(str(e)) from None
 
 
@@ -88,7 +84,9 @@ def build_server(assistant: Assistant) -> MCPServer:
         with _reasons():
             session = assistant.interview(resume=session_id)
             if session.current is None:
-                raise InterviewError(f"session {session_id} has no question waiting for an answer; call quiz for a new one")
+                raise InterviewError(
+                    f"session {session_id} has no question waiting for an answer; call quiz for a new one"
+                )
             question = session.current.question.text
             feedback = session.answer(answer)
         return {"session_id": session_id, "question": question, **feedback.to_json()}
@@ -99,7 +97,9 @@ def build_server(assistant: Assistant) -> MCPServer:
 def serve(assistant: Assistant, http: bool = False, port: int | None = None) -> None:
     server = build_server(assistant)
     if http:
-        server.run("streamable-http", host="127.0.0.1", port=port or assistant.settings.mcp_port, streamable_http_path=MCP_PATH)
+        server.run(
+            "streamable-http", host="127.0.0.1", port=port or assistant.settings.mcp_port, streamable_http_path=MCP_PATH
+        )
     else:
         server.run()
 

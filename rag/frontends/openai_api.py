@@ -13,31 +13,18 @@ import json
 import secrets
 import time
 import uuid
-from typing import Iterator
+from collections.abc import Iterator
 
 import uvicorn
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from ingest.store import IndexProblem
-from rag.assistant import Assistant
-from rag.chat import plain_messages
-from rag.settings import LOOPBACK
-from rag.types import Answer
+from rag import Answer, Assistant, IndexProblem, check_binding, plain_messages
 
 MODEL_ID = "notes-rag"
 # mark the parts of a reply, so a client sending the turn back gives the model only the checked answer
 FOOTNOTES = "\n\n---\nSources:\n"
-
-
-class APISetupError(ValueError):
-    """The endpoint would not be safe as asked; the message says what to set."""
-
-
-def check_binding(host: str, api_key: str | None) -> None:
-    if host not in LOOPBACK and not api_key:
-        raise APISetupError(f"binding to {host} would serve your notes to the network without a key; set api_key (RAG_API_KEY) or bind to 127.0.0.1")
 
 
 def footnotes(answer: Answer) -> str:
@@ -92,7 +79,9 @@ def create_app(assistant: Assistant) -> FastAPI:
             body = await request.json()
             messages = conversation(body["messages"])
         except (ValueError, KeyError, TypeError, AttributeError):
-            raise HTTPException(400, "the body must be JSON with a list of messages, as OpenAI's chat completions take") from None
+            raise HTTPException(
+                400, "the body must be JSON with a list of messages, as OpenAI's chat completions take"
+            ) from None
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": MODEL_ID}
         if body.get("stream"):
             return StreamingResponse(_stream(assistant, messages, head), media_type="text/event-stream")
@@ -109,7 +98,13 @@ async def _complete(assistant: Assistant, messages: list[dict], head: dict) -> d
     return {
         **head,
         "object": "chat.completion",
-        "choices": [{"index": 0, "message": {"role": "assistant", "content": answer.text + footnotes(answer)}, "finish_reason": "stop"}],
+        "choices": [
+            {
+                "index": 0,
+                "message": {"role": "assistant", "content": answer.text + footnotes(answer)},
+                "finish_reason": "stop",
+            }
+        ],
         "usage": None,
         **_extras(answer),
     }
@@ -120,7 +115,12 @@ def _stream(assistant: Assistant, messages: list[dict], head: dict) -> Iterator[
     writes them); the footnotes; a last chunk with finish_reason, `sources` and `rag`; then [DONE]."""
 
     def event(delta: dict, finish: str | None = None, **extra) -> str:
-        chunk = {**head, "object": "chat.completion.chunk", "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra}
+        chunk = {
+            **head,
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
         return f"data: {json.dumps(chunk, ensure_ascii=False)}\n\n"
 
     yield event({"role": "assistant", "content": ""})
@@ -128,20 +128,23 @@ def _stream(assistant: Assistant, messages: list[dict], head: dict) -> Iterator[
     # answer is sent, once it is known; the model's draft never reaches the client.
     draft = assistant.settings.answer_mode == "raw"
     try:
-        for piece in assistant.stream_chat(messages):
-            if isinstance(piece, Answer):
-                if not draft:
-                    yield event({"content": piece.text})
-                yield event({"content": footnotes(piece)})
-                yield event({}, "stop", **_extras(piece))
-            elif draft:
+        stream = assistant.stream_chat(messages)
+        for piece in stream:
+            if draft:
                 yield event({"content": piece})
+        answer = stream.answer
+        if not draft:
+            yield event({"content": answer.text})
+        yield event({"content": footnotes(answer)})
+        yield event({}, "stop", **_extras(answer))
     except IndexProblem as e:
         yield f"data: {json.dumps({'error': {'message': str(e), 'type': 'index_unavailable', 'code': 503}})}\n\n"
     yield "data: [DONE]\n\n"
 
 
 def server(assistant: Assistant, host: str, port: int) -> uvicorn.Server:
-    """The endpoint, ready to `run()`; refuses a binding off loopback without a key."""
-    check_binding(host, assistant.settings.api_key)
+    """The endpoint, ready to `run()`; refuses a binding off loopback without a key (UnsafeBinding)."""
+    check_binding(
+        host, assistant.settings.api_key, "serve your notes to the network without a key", "set api_key (RAG_API_KEY)"
+    )
     return uvicorn.Server(uvicorn.Config(create_app(assistant), host=host, port=port, log_level="warning"))

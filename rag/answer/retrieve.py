@@ -36,7 +36,7 @@ class Retriever:
         self.bm25_weight = bm25_weight
 
     @classmethod
-    def from_settings(cls, data: IndexData, embedder: Embedder, settings) -> "Retriever":
+    def from_settings(cls, data: IndexData, embedder: Embedder, settings) -> Retriever:
         s = settings
         return cls(data, embedder, s.candidates, s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight)
 
@@ -46,7 +46,8 @@ class Retriever:
         wanted_tags = {t.lstrip("#").lower() for t in tags or []}
         return np.array(
             [
-                (not sources or c.source in sources) and (not wanted_tags or bool(wanted_tags & {t.lower() for t in c.tags}))
+                (not sources or c.source in sources)
+                and (not wanted_tags or bool(wanted_tags & {t.lower() for t in c.tags}))
                 for c in self.data.chunks
             ],
             dtype=bool,
@@ -76,7 +77,9 @@ class Retriever:
         )
         return {int(d): float(s) for d, s in zip(docs[0], scores[0]) if s > 0}
 
-    def _complete(self, query: np.ndarray, tokens: list[str], dense: dict[int, float], lexical: dict[int, float]) -> None:
+    def _complete(
+        self, query: np.ndarray, tokens: list[str], dense: dict[int, float], lexical: dict[int, float]
+    ) -> None:
         """Score every candidate under both retrievers: a chunk only one of them ranked would
         otherwise count as zero for the other, however close it came."""
         union = list(dict.fromkeys([*dense, *lexical]))
@@ -110,7 +113,9 @@ class Retriever:
                 fused[i] = fused.get(i, 0.0) + weight / (self.rrf_k + rank)
         return fused
 
-    def search(self, question: str, k: int = 5, sources: list[str] | None = None, tags: list[str] | None = None) -> list[Hit]:
+    def search(
+        self, question: str, k: int = 5, sources: list[str] | None = None, tags: list[str] | None = None
+    ) -> list[Hit]:
         total = len(self.data.chunks)
         if not total or not question.strip():
             return []

@@ -23,7 +23,11 @@ def message_text(content) -> str:
     parts = [content] if isinstance(content, dict) else content
     if not isinstance(parts, (list, tuple)):
         raise TypeError(f"a chat message's content must be text or a list of text parts, not {type(content).__name__}")
-    texts = [p if isinstance(p, str) else p.get("text") or "" for p in parts if isinstance(p, str) or (isinstance(p, dict) and p.get("type", "text") == "text")]
+    texts = [
+        p if isinstance(p, str) else p.get("text") or ""
+        for p in parts
+        if isinstance(p, str) or (isinstance(p, dict) and p.get("type", "text") == "text")
+    ]
     return "\n".join(t for t in texts if t)
 
 

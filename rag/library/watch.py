@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING
 
-from ingest.documents import SUPPORTED, NotesFolderError
+from ingest.documents import SUPPORTED
 from ingest.pipeline import IngestStats
-from ingest.store import IndexProblem
+from rag.errors import IndexProblem, NotesFolderError
 
 if TYPE_CHECKING:
     from rag.assistant import Assistant
@@ -30,12 +31,14 @@ RETRY_SECONDS = 30.0
 
 
 class NotesWatcher:
-    def __init__(self, assistant: "Assistant", on_ingest: Callable[[IngestStats], None], on_error: Callable[[str], None]):
+    def __init__(self, assistant: Assistant, on_ingest: Callable[[IngestStats], None], on_error: Callable[[str], None]):
         self.assistant = assistant
         self.on_ingest = on_ingest  # called after each ingest that changed the index
         self.on_error = on_error  # one line; the watcher carries on
         self.ready = threading.Event()  # set once edits made before watching started are in the index
-        self._retry_at: float | None = 0.0  # when to ingest without a new change (the catch-up, a retry); None: not needed
+        self._retry_at: float | None = (
+            0.0  # when to ingest without a new change (the catch-up, a retry); None: not needed
+        )
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -54,7 +57,10 @@ class NotesWatcher:
         import watchfiles
 
         if not self.assistant.notes_dir.is_dir():
-            raise NotesFolderError(f"{self.assistant.notes_dir}: notes folder not found; pass an existing folder (--notes PATH) or set notes_dir")
+            raise NotesFolderError(
+                f"{self.assistant.notes_dir}: notes folder not found; pass an existing folder (--notes PATH) or "
+                "set notes_dir"
+            )
         # Watching starts before the catch-up ingest (the first, empty wake), so nothing saved during it is missed.
         for changes in watchfiles.watch(
             self.assistant.notes_dir,
@@ -81,7 +87,7 @@ class NotesWatcher:
         if stats.changed:
             self.on_ingest(stats)
 
-    def start(self) -> "NotesWatcher":
+    def start(self) -> NotesWatcher:
         """`run` in a daemon thread."""
         self._thread = threading.Thread(target=self.run, name="notes-watcher", daemon=True)
         self._thread.start()

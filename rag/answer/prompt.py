@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-import tomllib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+
+import tomllib
 
 from rag.types import Hit
 
@@ -23,20 +24,25 @@ class PromptTemplate:
     instruction: str
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "PromptTemplate":
+    def load(cls, path: Path | None = None) -> PromptTemplate:
         path = path or DEFAULT_TEMPLATE
         try:
             data = tomllib.loads(path.read_text())
         except (OSError, tomllib.TOMLDecodeError) as e:
-            raise ValueError(f"{path}: cannot read the prompt template ({e}); fix it or unset prompt_template") from None
+            raise ValueError(
+                f"{path}: cannot read the prompt template ({e}); fix it or unset prompt_template"
+            ) from None
         missing = [p for p in PARTS if p not in data]
         if missing:
-            raise ValueError(f"{path}: prompt template lacks {', '.join(missing)}; copy the parts from {DEFAULT_TEMPLATE}")
+            raise ValueError(
+                f"{path}: prompt template lacks {', '.join(missing)}; copy the parts from {DEFAULT_TEMPLATE}"
+            )
         return cls(**{p: data[p].strip() for p in PARTS})
 
     def render_blocks(self, hits: list[Hit]) -> str:
         return "\n\n".join(
-            self.block.format(n=n, source=h.source, heading=h.heading, text=self._fenced(h.text.strip())) for n, h in enumerate(hits, 1)
+            self.block.format(n=n, source=h.source, heading=h.heading, text=self._fenced(h.text.strip()))
+            for n, h in enumerate(hits, 1)
         )
 
     def _fenced(self, text: str) -> str:
@@ -54,7 +60,9 @@ class PromptTemplate:
         context = self.context.format(blocks=self.render_blocks(hits), n_blocks=len(hits))
         return f"{context}\n\n{self.instruction.format(question=question, n_blocks=len(hits))}"
 
-    def messages(self, question: str, hits: list[Hit], system_role: bool, history: list[dict] | None = None) -> list[dict]:
+    def messages(
+        self, question: str, hits: list[Hit], system_role: bool, history: list[dict] | None = None
+    ) -> list[dict]:
         """Chat messages; without a system role (Mistral, Llama-2 templates) its text leads the first user turn."""
         system = self.system_text(len(hits))
         turns = [dict(m) for m in history or []] + [{"role": "user", "content": self.user_text(question, hits)}]

@@ -1,0 +1,117 @@
+"""What every command shares: the consoles, the options, the assistant from the flags, one-line errors
+and progress bars."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from rag import strip_control
+
+if TYPE_CHECKING:
+    from rag import Assistant
+
+
+class NoteConsole(Console):
+    """Notes (and a model quoting them) may hold terminal escape sequences: printed text goes out
+    without control characters, so a note cannot recolour, retitle or clear the user's terminal."""
+
+    def print(self, *objects, **kwargs) -> None:
+        super().print(*(strip_control(o) if isinstance(o, str) else o for o in objects), **kwargs)
+
+
+# soft_wrap: a message is one line however narrow the terminal or pipe; let the terminal wrap it
+out = NoteConsole(soft_wrap=True)
+err = NoteConsole(stderr=True, soft_wrap=True)
+
+EXIT_LLM_DOWN = 3  # `ask` printed passages only: no LLM could be reached or started
+
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index", help="Index folder (default: per notes folder under the cache).")
+]
+NotesOpt = Annotated[Path | None, typer.Option("--notes", help="Notes folder (default: notes_dir setting).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+TopK = Annotated[int | None, typer.Option("-k", "--top-k", help="How many passages to retrieve.")]
+SourceOpt = Annotated[list[str] | None, typer.Option("--source", help="Only this note (repeatable).")]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Only notes with this tag (repeatable).")]
+AnswerModeOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--mode",
+        help="verified (default: every sentence checked against the notes), extractive (the notes' own "
+        "sentences, no LLM) or raw (unchecked).",
+    ),
+]
+
+
+def make_assistant(notes: Path | None = None, index: Path | None = None, **overrides) -> Assistant:
+    from pydantic import ValidationError
+
+    from rag import Assistant
+
+    try:
+        return Assistant(notes_dir=notes, index_dir=index, **{k: v for k, v in overrides.items() if v is not None})
+    except ValidationError as e:
+        problem = e.errors()[0]
+        fail(
+            f"setting {'.'.join(map(str, problem['loc']))}: {problem['msg']} (check the flag, rag.toml or RAG_* "
+            "variable)"
+        )
+
+
+def fail(message: str, code: int = 1) -> None:
+    err.print(f"[red]error:[/] {escape(message)}")
+    raise typer.Exit(code)
+
+
+def progress_bar(disable: bool = False) -> Progress:
+    """A bar on stderr while long work runs; off when stderr is not a terminal (logs, pipes)."""
+    columns = (TextColumn("{task.description:<14}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    return Progress(*columns, console=err, transient=True, disable=disable or not err.is_terminal)
+
+
+def bar_updates(bar: Progress):
+    """An ingest progress callback drawing one bar per stage (reading, embedding, writing)."""
+    tasks: dict[str, int] = {}
+
+    def update(stage: str, done: int, total: int) -> None:
+        if stage not in tasks:
+            tasks[stage] = bar.add_task(stage, total=total)
+        bar.update(tasks[stage], completed=done, total=total)
+
+    return update
+
+
+def updated_line(stats) -> str:
+    """The one line an automatic or watched ingest prints."""
+    line = f"index updated: {stats.summary()}"
+    if stats.skipped:
+        line += f"; skipped {', '.join(s.source for s in stats.skipped)} (`rag ingest` says why)"
+    return line
+
+
+def sync_index(a: Assistant) -> None:
+    """auto_ingest: a stale or missing index is brought up to date before it is used, with the usual bar
+    and one line on stderr; nothing is shown when it was current."""
+    with progress_bar() as bar:
+        stats = a.ensure_index(progress=bar_updates(bar))
+    if stats is not None and stats.changed:
+        err.print(f"[cyan]{escape(updated_line(stats))}[/]", highlight=False)
+
+
+def where(path: str, source: str, line: int) -> str:
+    """`notes/file.md:120`, which terminals and editors open at the line; the bare name without a path."""
+    from rag import location
+
+    return location(path, line) if path else source
+
+
+def print_json(data) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
