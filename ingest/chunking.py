@@ -18,7 +18,9 @@ from ingest.sections import Section, sections
 
 # Bumped whenever the same notes and settings would be cut differently: an index built by another
 # version is re-split and re-embedded on the next ingest.
-CHUNKER_VERSION = 4  # 4: headings keep a lone * or _ ("π^*", "n_estimators")
+# 4: headings keep a lone * or _ ("π^*", "n_estimators"); 5: a title repeated as the first heading is said
+# once, and a section's tiny tail joins the chunk before it
+CHUNKER_VERSION = 5
 
 # ~100-token chunks: MiniLM was trained on short texts, and 80-112 tokens scored best on the tuning
 # questions while 128-200 lost answers to long neighbours (README, "Retrieval quality")
@@ -181,7 +183,7 @@ def chunk_document(
         heading = " > ".join([doc.title, *section.path])
         budget = max(32, chunk_tokens - count_tokens(heading))
         blocks = [p for b in _blocks(section, count_tokens) for p in _split_oversized(b, budget, count_tokens)]
-        for group in _pack(blocks, budget, overlap_tokens):
+        for group in _pack(blocks, budget, overlap_tokens, chunk_tokens // 4):
             last = group[-1]
             pieces.append(
                 _Piece(
@@ -239,7 +241,7 @@ def _has_body(text: str) -> bool:
     return any(line.strip() and not line.lstrip().startswith("#") for line in text.splitlines())
 
 
-def _pack(blocks: list[_Block], budget: int, overlap: int) -> list[list[_Block]]:
+def _pack(blocks: list[_Block], budget: int, overlap: int, tail: int) -> list[list[_Block]]:
     groups: list[list[_Block]] = []
     current: list[_Block] = []
     size = 0
@@ -262,4 +264,18 @@ def _pack(blocks: list[_Block], budget: int, overlap: int) -> list[list[_Block]]
         size += block.tokens
     if current:
         groups.append(current)
-    return groups
+    return _fold_tail(groups, tail)
+
+
+def _fold_tail(groups: list[list[_Block]], tail: int) -> list[list[_Block]]:
+    """A section's last few words (a closing remark, the end of a cut line) join the chunk before it,
+    over the budget. Alone they made a chunk whose embedding was mostly its heading, and it outranked the
+    passage it ends for any question naming the topic ("dropout": a one-line chunk, score 1.0). Even
+    after a display block (twice the budget) the chunk stays inside MiniLM's 256-token window."""
+    if len(groups) < 2:
+        return groups
+    before, last = groups[-2], groups[-1]
+    new = [b for b in last if not any(b is carried for carried in before)]  # the overlap is there already
+    if sum(b.tokens for b in new) >= tail:
+        return groups
+    return [*groups[:-2], before + new]

@@ -130,20 +130,36 @@ def load_document(path: Path, source: str) -> Document:
     suffix = path.suffix.lower()
     if suffix in PDF:
         return _load_pdf(path, source)
-    raw = path.read_bytes()
-    if b"\x00" in raw[:8192]:
-        raise ValueError(f"binary data in a {suffix} file; skipped — is it really a text note?")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"not valid UTF-8 (byte {e.start}); skipped — re-save the file as UTF-8") from None
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = strip_control(text)
+    text, warning = read_text(path)
     if not text.strip():
         raise ValueError("file has only white space; skipped — add some text or delete it")
     if suffix in MARKDOWN:
-        return _load_markdown(text, source)
-    return Document(source=source, kind="text", title=Path(source).stem, lines=text.split("\n"))
+        doc = _load_markdown(text, source)
+        doc.warning = "; ".join(w for w in (warning, doc.warning) if w) or None
+        return doc
+    return Document(source=source, kind="text", title=Path(source).stem, lines=text.split("\n"), warning=warning)
+
+
+def read_text(path: Path) -> tuple[str, str | None]:
+    """A text note's content as every reader of it gets it (the ingest, `read_note`): newlines unified,
+    terminal control sequences out; and a warning when some bytes were not UTF-8. Raises `ValueError`
+    for binary data."""
+    raw = path.read_bytes()
+    if b"\x00" in raw[:8192]:
+        raise ValueError(f"binary data in a {path.suffix.lower()} file; skipped — is it really a text note?")
+    warning = None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        # A few bad bytes (a Latin-1 "é" pasted into a UTF-8 note) used to cost the whole note. They are
+        # read as U+FFFD instead, every other line as written and where it was; binary data was refused above.
+        text = raw.decode("utf-8-sig", errors="replace")
+        bad, line = text.count("\ufffd"), raw[: e.start].count(b"\n") + 1
+        warning = (
+            f"not valid UTF-8 at line {line} ({bad} bad byte{'s' if bad > 1 else ''} read as U+FFFD, �); "
+            "read the rest — re-save the file as UTF-8"
+        )
+    return strip_control(text.replace("\r\n", "\n").replace("\r", "\n")), warning
 
 
 def _load_markdown(text: str, source: str) -> Document:
@@ -204,7 +220,7 @@ def _load_pdf(path: Path, source: str) -> Document:
         lines.extend([f"PAGE {number}", ""] + page.split("\n") + [""])
     meta = {}
     if reader.metadata and reader.metadata.title:
-        meta["title"] = str(reader.metadata.title)
+        meta["title"] = strip_control(str(reader.metadata.title))
     return Document(source=source, kind="pdf", title=meta.get("title") or Path(source).stem, lines=lines, metadata=meta)
 
 

@@ -53,10 +53,19 @@ def sections(doc: Document) -> list[Section]:
         while stack and stack[-1][0] >= level:
             stack.pop()
         stack.append((level, title))
-        out.append(_section([t for _, t in stack], doc, line_no, starts[i + 1]))
+        path = [t for _, t in stack]
+        if _same(path[0], doc.title):
+            # `title: Regularization` over `# Regularization` (or `# dropout` in dropout.md): the heading
+            # is the title, which every heading is shown under already ("Regularization > Dropout")
+            path = path[1:]
+        out.append(_section(path, doc, line_no, starts[i + 1]))
     # A heading with nothing under it but sub-headings stays a (tiny) section of its own: chunking
     # merges it into what follows, so neither its words nor its line are lost.
     return [s for piece in out for s in _split_definitions(piece) if any(line.strip() for line in s.lines)]
+
+
+def _same(heading: str, title: str) -> bool:
+    return heading.casefold().split() == title.casefold().split()
 
 
 def _section(path: list[str], doc: Document, begin: int, end: int) -> Section:

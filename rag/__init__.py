@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rag.answer.source_groups import LEGEND, SourceGroup, group_sources, mark
     from rag.assistant import Assistant
     from rag.errors import (
+        BadRequest,
         IndexBusy,
         IndexCorrupt,
         IndexMissing,
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
         LLMStreamError,
         LLMUnavailable,
         ModelPrepError,
+        NoNotes,
         NoteRefused,
         NotesFolderError,
         RagError,
@@ -65,6 +67,8 @@ _HOME = {
             "IndexCorrupt",
             "IndexBusy",
             "IndexWriteError",
+            "NoNotes",
+            "BadRequest",
             "LLMUnavailable",
             "LLMStreamError",
             "ServerError",

@@ -6,6 +6,7 @@ import threading
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from ingest.embed import Embedder
 from ingest.freshness import stale_reason
@@ -13,9 +14,11 @@ from ingest.pipeline import IngestOptions, IngestStats, Progress, ingest_notes
 from ingest.store import IndexData, Manifest, current_generation, load_index, read_manifest
 from rag.answer import path
 from rag.answer.evidence import Evidence, idf, select_evidence
+from rag.answer.followup import plain_messages
 from rag.answer.prompt import PromptTemplate, chat_template_has_system_role
-from rag.answer.retrieve import Retriever
-from rag.errors import IndexBusy, IndexCorrupt, LLMUnavailable
+from rag.answer.reader import Reader
+from rag.answer.retrieve import Retriever, resolve_sources, resolve_tags
+from rag.errors import BadRequest, IndexBusy, IndexCorrupt, IndexWriteError, LLMUnavailable, NoNotes
 from rag.llm import vllm_server as server
 from rag.llm.client import LLMClient, TokenCounter
 from rag.settings import Settings
@@ -23,12 +26,14 @@ from rag.types import Answer, AnswerMode, AnswerStream, Hit
 
 # a question arriving while another process builds the very first index waits this long for it
 FIRST_INDEX_WAIT = 600.0
+# passages a question may ask for: past the candidate pool (50) more would only add the least related
+MAX_K = 50
 
 if TYPE_CHECKING:
     from rag.interview.anki import AnkiExport
     from rag.interview.session import InterviewSession
     from rag.library.note_files import NoteText
-    from rag.llm.vllm_server import ServerState
+    from rag.llm.vllm_server import Leftovers, ServerState
 
 
 class Assistant:
@@ -79,12 +84,27 @@ class Assistant:
     def ingest(
         self, rebuild: bool = False, progress: Progress | None = None, lock_wait_seconds: float = 0.0
     ) -> IngestStats:
+        """Bring the index up to date with the notes folder; only new or changed notes are embedded."""
+        if self.index_dir.exists() and not self.index_dir.is_dir():
+            raise IndexWriteError(
+                f"{self.index_dir}: is a file, not a folder; give the index a folder of its own (--index DIR)"
+            )
         stats = ingest_notes(
             self.notes_dir, self.index_dir, self.embedder, self._ingest_options(rebuild, lock_wait_seconds), progress
         )
         if stats.changed:
             self._index = None
         return stats
+
+    def _no_notes(self, skipped: list | None = None) -> NoNotes:
+        where = "give your notes folder (rag ingest PATH, --notes PATH, or notes_dir)"
+        if not self.notes_dir.is_dir():
+            return NoNotes(f"{self.notes_dir}: notes folder not found; {where}")
+        read = f"; skipped {'; '.join(map(str, skipped[:3]))}" if skipped else ""
+        return NoNotes(
+            f"{self.notes_dir}: no notes in it (no .md, .txt or .pdf file that could be read{read}); add "
+            f"notes there, or {where}"
+        )
 
     def index_stale(self) -> str | None:
         """Why the index is behind the notes folder ("notes 1 changed, 2 added", "no index yet"), or None.
@@ -116,20 +136,26 @@ class Assistant:
     def ensure_index(self, progress: Progress | None = None) -> IngestStats | None:
         """With `auto_ingest` on, bring a stale index up to date before it is used; the ingest's stats,
         or None when there was nothing to do. While another ingest runs (the watcher, another thread or
-        process) the generation in place answers instead: only a missing index is waited for."""
+        process) the generation in place answers instead: only a missing index is waited for. NoNotes
+        when the notes folder is missing and there is no index, or it holds no note that could be read."""
+        first = current_generation(self.index_dir) is None
+        if first and not self.notes_dir.is_dir():
+            raise self._no_notes()  # not "no index yet": `rag ingest` could only say the same
         if not self.settings.auto_ingest or self.index_stale() is None:
             return None
-        first = current_generation(self.index_dir) is None
         if not self._syncing.acquire(blocking=first):
             return None
         try:
-            return self.ingest(progress=progress, lock_wait_seconds=FIRST_INDEX_WAIT if first else 0.0)
+            stats = self.ingest(progress=progress, lock_wait_seconds=FIRST_INDEX_WAIT if first else 0.0)
         except IndexBusy:
             if first:
                 raise
             return None
         finally:
             self._syncing.release()
+        if not stats.files:
+            raise self._no_notes(stats.skipped)  # an index of nothing answers nothing
+        return stats
 
     # ---- retrieval ---------------------------------------------------------------------------
     @property
@@ -147,8 +173,26 @@ class Assistant:
     def retrieve(
         self, question: str, k: int | None = None, sources: list[str] | None = None, tags: list[str] | None = None
     ) -> list[Hit]:
+        """The `k` passages that best match `question`. `sources` keeps notes by name (attention.md),
+        path in the notes folder (deep/attention.md) or folder (deep); `tags` keeps notes with any of
+        those tags. An empty question, k outside 1..MAX_K, or a source or tag that names nothing is a
+        BadRequest (the closest names in its message)."""
+        k = self._checked(question, k)
         self.ensure_index()
-        return self.retriever.search(question, self.settings.top_k if k is None else k, sources=sources, tags=tags)
+        data = self.index
+        if not data.manifest.files:
+            raise self._no_notes()
+        scope = {"sources": resolve_sources(data, sources), "tags": resolve_tags(data, tags)}
+        return self.retriever.search(question, k, **scope)
+
+    def _checked(self, question: str, k: int | None) -> int:
+        """k itself, or the top_k setting; what every front end would otherwise have to check."""
+        if not question.strip():
+            raise BadRequest("ask a question: the text is empty")
+        k = self.settings.top_k if k is None else k
+        if not 1 <= k <= MAX_K:
+            raise BadRequest(f"k = {k} passages is out of range; ask for 1 to {MAX_K}")
+        return k
 
     def warm_up(self) -> None:
         """Load now what the first question would wait for: the embedding model, the index, the LLM's
@@ -192,7 +236,10 @@ class Assistant:
         if self.llm.is_up():
             return None
         if not (self.settings.llm_autostart if autostart is None else autostart) or not self._local_endpoint():
-            raise LLMUnavailable(f"no LLM server answers at {self.settings.llm_base_url}; start one with `rag serve`")
+            # an endpoint on another port is started there, or `rag serve` would start one nobody asks
+            port = urlsplit(self.settings.llm_base_url).port
+            serve = f"rag serve --port {port}" if port and port != self.settings.server_port else "rag serve"
+            raise LLMUnavailable(f"no LLM server answers at {self.settings.llm_base_url}; start one with `{serve}`")
         state = self.start_server(console)
         return (
             f"started the local vLLM server ({state.model}, pid {state.pid}, log {state.log}); it stays up "
@@ -207,19 +254,29 @@ class Assistant:
         return self._idf[1]
 
     # ---- the local vLLM server (`rag serve`) ------------------------------------------------------
-    def server_status(self) -> tuple[ServerState | None, bool]:
+    def _server_settings(self, any_port: bool) -> Settings:
+        # any_port: no port was given; the server is wherever its record says (ServerError if several)
+        return server.locate(self.settings) if any_port else self.settings
+
+    def server_status(self, any_port: bool = False) -> tuple[ServerState | None, bool]:
         """What `rag serve` started (None: nothing), and whether an LLM answers: at that server, or at
         llm_base_url when the server was started by hand, by another checkout or on another machine."""
-        running = server.read_state(self.settings)
+        running = server.read_state(self._server_settings(any_port))
         return running, server.healthy(running.host, running.port) if running else self.llm.is_up()
+
+    def server_leftovers(self, any_port: bool = False) -> Leftovers | None:
+        """What a server `rag serve` started left running when its main process died (vLLM's engine
+        and workers, ~3 GB); `stop_server` ends it, and so does the next start."""
+        return server.leftovers(self._server_settings(any_port))
 
     def start_server(self, console=None) -> ServerState:
         """Start vLLM for the configured model and wait until it answers; it stays up (ServerError)."""
         return server.start(self.settings, console=console)
 
-    def stop_server(self) -> ServerState | None:
-        """Stop the server `rag serve` started; None when none runs."""
-        return server.stop(self.settings)
+    def stop_server(self, any_port: bool = False) -> ServerState | None:
+        """Stop the server `rag serve` started, its whole process group, and what a dead one left
+        running; None when its main process was not running."""
+        return server.stop(self._server_settings(any_port))
 
     def prepare_models(self, console=None) -> list[str]:
         """Prepare the packaged models once: SmolLM2's GGUF as a folder vLLM can load (and its INT8 copy
@@ -231,9 +288,15 @@ class Assistant:
             made.append(str(prepare_onnx(self.settings.cache_dir, console)))
         return made
 
+    @cached_property
+    def reader(self) -> Reader | None:
+        """The reader model, when it is shipped and the `reader` setting is on."""
+        return Reader.load() if self.settings.reader else None
+
     def evidence(self, question: str, hits: list[Hit]) -> Evidence:
         """The sentences of `hits` that answer `question`, and how well the notes cover it."""
-        return select_evidence(question, hits, self.embedder, self.term_idf(), self.settings.evidence_units)
+        s = self.settings
+        return select_evidence(question, hits, self.embedder, self.term_idf(), s.evidence_units, self.reader)
 
     def stream_chat(
         self,
@@ -248,6 +311,8 @@ class Assistant:
         """A reply to the last user turn (earlier turns give a follow-up its meaning), as it is written;
         `.answer` is the finished `Answer`. `mode` overrides the `answer_mode` setting. The answer path
         itself is `rag.answer.path.answer`."""
+        # checked here, not when the stream is first read: a front end gets the error before it streams
+        self._checked(plain_messages(messages[-1:])[0]["content"] if messages else "", k)
         return AnswerStream(path.answer(self, messages, k, sources, tags, autostart, console, mode))
 
     def stream(self, question: str, **kwargs) -> AnswerStream:

@@ -5,6 +5,8 @@ and `str(e)` is the one line that says the problem and the fix.
     ├── NotesFolderError    the notes folder is missing or unreadable
     ├── IndexProblem        no index yet, damaged, busy (another ingest), not writable
     │   ├── IndexMissing, IndexCorrupt, IndexBusy, IndexWriteError
+    ├── NoNotes             no notes folder, or no notes in it, so no index (a NotesFolderError and an IndexMissing)
+    ├── BadRequest          an empty question, k out of range, an unknown source or tag
     ├── LLMUnavailable      nothing answers at llm_base_url (and it could not be started)
     ├── LLMStreamError      the LLM went away mid-answer
     ├── ServerError         the local vLLM server would not start or stop
@@ -36,6 +38,8 @@ __all__ = [
     "IndexCorrupt",
     "IndexBusy",
     "IndexWriteError",
+    "NoNotes",
+    "BadRequest",
     "LLMUnavailable",
     "LLMStreamError",
     "ServerError",
@@ -44,6 +48,16 @@ __all__ = [
     "InterviewError",
     "UnsafeBinding",
 ]
+
+
+class NoNotes(NotesFolderError, IndexMissing):
+    """The notes folder is missing or holds no note, so there is no index to answer from: both a
+    NotesFolderError and an IndexMissing, so that a front end catching either says it (and never sends
+    the user to `rag ingest`, which would only say the same)."""
+
+
+class BadRequest(RagError, ValueError):
+    """A question, k, source or tag the API cannot use; the message says what to give instead."""
 
 
 class LLMUnavailable(RagError, RuntimeError):

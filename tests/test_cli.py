@@ -127,7 +127,15 @@ def test_chat_session_with_history_sources_and_reset(shipped_index, cli_env):
         script = "What is dropout?\n/sources\nWhy does it help?\n/reset\n/sources\n/quit\n"
         result = rag("chat", "--index", str(shipped_index), env=env, input=script)
     assert result.returncode == 0, result.stderr
-    assert result.stdout.count("A dropout layer is a regularization method used to prevent overfitting [1].") == 2
+    # kept, cited to the block that states it (which block that is depends on how the evidence ranks)
+    assert (
+        len(
+            re.findall(
+                r"A dropout layer is a regularization method used to prevent overfitting \[\d\]\.", result.stdout
+            )
+        )
+        == 2
+    )
     assert "Sources" in result.stdout and "[1] " in result.stdout
     assert "Conversation cleared." in result.stdout and "No answer yet." in result.stdout
     second = llm.requests[1]["messages"]

@@ -83,7 +83,6 @@ def test_plain_text_and_pdf(notes_dir):
     "name, content, reason",
     [
         ("binary.md", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)), "binary data"),
-        ("latin1.md", "caf\xe9 cr\xe8me".encode("latin-1"), "not valid UTF-8"),
         ("empty.md", b"", "empty file"),
         ("blank.txt", b"  \n\n\t\n", "only white space"),
         ("broken.pdf", b"%PDF-1.4\nthis is not a pdf at all", "PDF"),
@@ -158,3 +157,20 @@ def test_terminal_control_sequences_are_taken_out_line_for_line(notes_dir, name)
     text = "\n".join(doc.lines)
     assert "\x1b" not in text and "\x07" not in text and "[31m" not in text and "pwned" not in text
     assert doc.lines[:3] == ["# Colours red", "A note that sets the window title and rings a bell.", "Tabs\tstay."]
+
+
+def test_an_unterminated_escape_string_takes_only_its_own_line(notes_dir):
+    doc = load_document(write(notes_dir, "cut.md", "# Cut\nA title \x1b]0;never ended\nNext line.\nLast.\n"), "cut.md")
+    assert doc.lines[:4] == ["# Cut", "A title", "Next line.", "Last."]
+
+
+def test_invalid_utf8_is_read_with_replacement_characters_and_a_warning(notes_dir):
+    path = write(notes_dir, "latin1.txt", "caf\xe9 cr\xe8me\nfine line\n".encode("latin-1"))
+    text = load_document(path, "latin1.txt")
+    assert text.lines[:2] == ["caf\ufffd cr\ufffdme", "fine line"]
+    assert text.warning and "not valid UTF-8 at line 1" in text.warning and "2 bad bytes" in text.warning
+    assert "\n" not in text.warning and "—" in text.warning
+    # a Markdown note's own front-matter warning is kept beside it
+    md = write(notes_dir, "both.md", b"---\ntitle: [unclosed\n---\n# H\nna\xefve\n")
+    doc = load_document(md, "both.md")
+    assert "UTF-8" in doc.warning and "front matter" in doc.warning and doc.lines == ["# H", "na\ufffdve", ""]

@@ -98,9 +98,10 @@ def test_bad_files_are_reported_and_the_rest_ingested(make_assistant, notes_dir,
     (notes_dir / "escape.md").symlink_to(write(tmp_path, "outside.md", "# outside\n"))
     stats = make_assistant().ingest()
     skipped = {s.source for s in stats.skipped}
-    assert skipped == {"fake.md", "latin.txt", "empty.md", "escape.md"}
-    assert stats.files == 2  # good.md and front.md
+    assert skipped == {"fake.md", "empty.md", "escape.md"}
+    assert stats.files == 3  # good.md, front.md and latin.txt (its bad byte read as U+FFFD, with a warning)
     assert any("front.md" in w and "front matter" in w for w in stats.warnings)
+    assert any(w.startswith("latin.txt: not valid UTF-8") for w in stats.warnings)
 
 
 def test_a_file_broken_by_an_edit_keeps_its_old_chunks(make_assistant, notes_dir):

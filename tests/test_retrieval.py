@@ -4,7 +4,7 @@ import pytest
 
 from eval.dataset import load_questions
 from eval.retrieval import AssistantSearcher, evaluate_searcher
-from rag import Assistant, Hit
+from rag import Assistant, Hit, RagError
 
 
 def test_api_returns_hits_with_metadata(shipped):
@@ -38,14 +38,16 @@ def test_filters_by_source_and_tag(shipped):
     assert only and {h.source for h in only} == {"ai-applications-summary.txt"}
     tagged = shipped.retrieve("decision trees", k=5, tags=["#bdt"])
     assert tagged and {h.source for h in tagged} == {"ml-fundamentals.md"}
-    assert shipped.retrieve("decision trees", k=5, tags=["no-such-tag"]) == []
+    with pytest.raises(RagError, match="no note has the tag 'no-such-tag'"):  # not an empty result (#22)
+        shipped.retrieve("decision trees", k=5, tags=["no-such-tag"])
 
 
 def test_empty_question_and_k_larger_than_corpus(make_assistant, notes_dir):
     (notes_dir / "a.md").write_text("# Only\nOne small note about convolution kernels.\n")
     a = make_assistant()
     a.ingest()
-    assert a.retrieve("   ") == []
+    with pytest.raises(RagError, match="the text is empty"):  # not an empty result (#22)
+        a.retrieve("   ")
     assert len(a.retrieve("kernels", k=50)) == len(a.index.chunks)
 
 

@@ -51,10 +51,14 @@ def app_url(assistant):
 
 
 def ask(page, question: str, turn: int) -> str:
-    """Ask in the browser and wait for the whole answer (the question box is cleared after it)."""
+    """Ask in the browser and wait for the whole answer (Ask is off until it has been checked)."""
     page.fill("#question textarea", question)
     page.click("#ask")
-    page.wait_for_function("() => document.querySelector('#question textarea').value === ''", timeout=60_000)
+    page.wait_for_function(
+        f"() => document.querySelectorAll('#chat [data-testid=bot]').length === {turn} "
+        "&& !document.querySelector('#ask').disabled",
+        timeout=60_000,
+    )
     bots = page.locator("#chat [data-testid=bot]")
     assert bots.count() == turn, page.inner_text("#chat")
     return bots.last.inner_text()
@@ -112,11 +116,12 @@ def test_uploads_refuse_paths_and_oversized_notes_with_one_clear_message(page, u
     )
     page.wait_for_selector("#lib-result:has-text('Saved okapi.md')", timeout=60_000)
     result = page.inner_text("#lib-result")
-    # only what happened to the uploaded files, each said once
-    assert "unrelated.md" not in result and "scan.md: binary data" in result and result.count("skipped") == 1
+    # only what happened to the uploaded files, each said once: the binary one refused before it was saved
+    assert "unrelated.md" not in result and result.count("scan.md") == 1 and "'scan.md': binary data" in result
+    assert not (ui_root / "notes" / "scan.md").exists()
 
     upload.set_input_files(files=[note("../evil.md", b"# Evil\nWritten beside the notes folder.\n")])
-    page.wait_for_selector("#lib-result:has-text('Refused')", timeout=30_000)
+    page.wait_for_selector("#lib-result:has-text('evil.md')", timeout=30_000)  # the last result said "Refused" too
     result = page.inner_text("#lib-result")
     assert "'../evil.md': a path, not a file name" in result and "Saved" not in result
     assert not (ui_root / "notes" / "evil.md").exists() and not (ui_root / "evil.md").exists()

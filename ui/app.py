@@ -17,14 +17,50 @@ from rag import (
     Assistant,
     IndexProblem,
     InterviewError,
+    RagError,
     UnsafeBinding,
     check_binding,
     how_made,
 )
-from ui.render import CSS, LATEX_DELIMITERS, feedback_card, hit_cards, source_cards
+from ui.render import CSS, LATEX_DELIMITERS, chat_text, feedback_card, hit_cards, note_view, source_cards
 from ui.uploads import ALLOWED, UPLOAD_TRANSPORT_FACTOR, UploadRefused, save_upload
 
 LOADING = "⏳ Loading the index and the models…"
+# the model's words stream in before every sentence has been checked; the checked answer may differ
+DRAFT = "\n\n*Draft — being checked against your notes…*"
+# WCAG AA asks 4.5:1 for text: Gradio's orange-500 under white text, and as the selected tab's text, is
+# 2.8:1, its neutral-400 help text and placeholders 1.9:1; orange-700 is 5.2:1 and neutral-500 4.8:1
+THEME = gr.themes.Default().set(
+    button_primary_background_fill="*primary_700",
+    button_primary_background_fill_hover="*primary_800",
+    color_accent="*primary_700",
+    input_placeholder_color="*neutral_500",
+    block_info_text_color="*neutral_500",
+)
+# A card's file name is a file:// link, which browsers do not follow from a web page: a click on one
+# opens the note in the app instead (obsidian:// links open Obsidian and are left alone).
+OPEN_NOTE_JS = """
+element.addEventListener('click', (event) => {
+    const link = event.target.closest('a.note-link');
+    if (!link || !link.href.startsWith('file:')) return;
+    event.preventDefault();
+    trigger('click', {note: link.dataset.note, line: link.dataset.line, end: link.dataset.end});
+});
+"""
+SHOW_PASSAGE_JS = """
+const show = () => element.querySelector('.here')?.scrollIntoView({block: 'center'});
+show();
+watch('value', show);
+"""
+# Ctrl+Enter (Cmd+Enter) submits an interview answer: Enter is a new line in a long answer
+SUBMIT_KEYS_JS = """() => {
+    document.addEventListener('keydown', (event) => {
+        if (event.key === 'Enter' && (event.ctrlKey || event.metaKey) && event.target.closest('#iv-answer')) {
+            event.preventDefault();
+            document.querySelector('#iv-submit').click();
+        }
+    });
+}"""
 
 
 def login(host: str, auth: str | None) -> tuple[str, str] | None:
@@ -107,11 +143,21 @@ class App:
         stream = a.stream_chat([{"role": m["role"], "content": m["content"]} for m in history[:-1]], k=int(k))
         for piece in stream:
             text += piece
-            history[-1] = {"role": "assistant", "content": text}
+            history[-1] = {"role": "assistant", "content": chat_text(text) + DRAFT}
             yield history, gr.skip(), gr.skip()
         answer = stream.answer
-        history[-1] = {"role": "assistant", "content": answer.text}
+        history[-1] = {"role": "assistant", "content": chat_text(answer.text)}
         yield history, source_cards(answer.sources), self._notice(answer)
+
+    def chat_turn(self, message: str, history: list[dict], k: int, endpoint: str, temperature: float):
+        """`respond` for the page, which also gets (question box, Ask): the question leaves the box as it
+        is taken and Ask is off until the answer has been checked (it comes back on in the next step).
+        What is typed meanwhile stays in the box; a question sent meanwhile is asked next (the event's
+        trigger_mode), instead of being dropped."""
+        taken = ""
+        for chat, cards, notice in self.respond(message, history, k, endpoint, temperature):
+            yield chat, cards, notice, taken, gr.update(interactive=not (message or "").strip())
+            taken = gr.skip()
 
     @staticmethod
     def _notice(answer: Answer) -> str:
@@ -265,20 +311,35 @@ class App:
     def upload(self, files: list[dict] | None, progress=gr.Progress()):
         """`files` as the browser sent them (the event skips preprocessing): Gradio keeps only the last
         part of a path-like name when it stores the file, so the name as given is `orig_name`."""
-        saved, refused = [], []
+        saved, said, refused = [], [], []
         limit = self.base.settings.ui_upload_max_mb * 1_000_000
         for f in files or []:
             path = Path(f["path"])
             try:
-                saved.append(save_upload(self.base.notes_dir, f.get("orig_name") or path.name, path, limit).name)
+                kept = save_upload(self.base.notes_dir, f.get("orig_name") or path.name, path, limit)
             except UploadRefused as e:
                 refused.append(str(e))
+                continue
+            saved.append(kept.path.name)
+            said.append(escape(kept.said))
         message = "\n\n".join([f"Refused {escape(r)}" for r in refused])
         if saved:
             result, head, table = self.ingest(False, progress, only=set(saved))
-            message = f"Saved {', '.join(escape(s) for s in saved)}.\n\n{result}\n\n{message}"
+            message = f"{'. '.join(said)}.\n\n{result}\n\n{message}"
             return message, head, table, None
         return message or "No file given.", *self.library(), None
+
+    def open_note(self, evt: gr.EventData):
+        """(viewer, its Close button): the note whose file name was clicked in a card, at the passage."""
+        data = getattr(evt, "_data", None) or {}
+        number = lambda key: int(data[key]) if str(data.get(key, "")).isdigit() else 0
+        try:
+            note = self.base.read_note(str(data.get("note", "")))
+        except RagError as e:  # the name came from the browser: read_note refuses anything outside the notes
+            return gr.update(value=f"<p>{escape(str(e))}</p>", visible=True), gr.update(visible=True)
+        line = number("line")
+        html = note_view(note, line, max(number("end"), line), str(self.base.notes_dir / note.source))
+        return gr.update(value=html, visible=True), gr.update(visible=True)
 
     def search(self, query: str, k: int) -> str:
         if not (query or "").strip():
@@ -363,16 +424,22 @@ class App:
                 sanitize_html=True,
                 allow_tags=False,
                 latex_delimiters=LATEX_DELIMITERS,
+                buttons=["copy", "copy_all"],  # not "share": it posts to Hugging Face, and has no name
                 elem_id="chat",
             )
             notice = gr.Markdown(elem_id="chat-notice")
             with gr.Row():
                 question = gr.Textbox(
-                    placeholder="Ask about your notes…", show_label=False, scale=5, elem_id="question"
+                    label="Your question",  # its accessible name; the placeholder says the rest
+                    placeholder="Ask about your notes…",
+                    show_label=False,
+                    scale=5,
+                    elem_id="question",
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
             new = gr.Button("New conversation", size="sm")
-            cards = gr.HTML(elem_id="sources")
+            cards = gr.HTML(elem_id="sources", js_on_load=OPEN_NOTE_JS)
+            self._note_viewer("chat", cards)
             with gr.Accordion("Settings", open=False):
                 k = gr.Slider(1, 10, value=s.top_k, step=1, label="passages (top-k)")
                 endpoint = gr.Textbox(
@@ -385,11 +452,24 @@ class App:
                     "calls the configured endpoint.",
                 )
                 temperature = gr.Slider(0.0, 1.5, value=s.llm_temperature, step=0.1, label="temperature")
-            for trigger in (send.click, question.submit):
-                trigger(self.respond, [question, chatbot, k, endpoint, temperature], [chatbot, cards, notice]).then(
-                    lambda: "", None, question
-                )
+            gr.on(
+                [send.click, question.submit],
+                self.chat_turn,
+                [question, chatbot, k, endpoint, temperature],
+                [chatbot, cards, notice, question, send],
+                api_name="respond",
+                show_progress_on=chatbot,
+                trigger_mode="always_last",  # a question sent while one is answered runs next
+            ).then(lambda: gr.update(interactive=True), None, send)
             new.click(lambda: ([], "", ""), None, [chatbot, cards, notice])
+            chatbot.clear(lambda: ("", ""), None, [cards, notice])  # the toolbar's trash icon
+
+    def _note_viewer(self, tab: str, cards: gr.HTML) -> None:
+        """Under `cards`: the note whose file name was clicked in one of them, and a button to close it."""
+        view = gr.HTML(visible=False, elem_id=f"note-view-{tab}", js_on_load=SHOW_PASSAGE_JS)
+        close = gr.Button("Close the note", size="sm", visible=False, elem_id=f"note-close-{tab}")
+        cards.click(self.open_note, None, [view, close])
+        close.click(lambda: (gr.update(visible=False), gr.update(visible=False)), None, [view, close])
 
     def _interview_tab(self) -> None:
         with gr.Tab("Interview"):
@@ -402,9 +482,10 @@ class App:
             start = gr.Button("Start session", variant="primary", elem_id="iv-start")
             progress_md = gr.Markdown(elem_id="iv-progress")
             question_md = gr.Markdown(elem_id="iv-question")
-            answer = gr.Textbox(label="your answer", lines=4, elem_id="iv-answer")
+            answer = gr.Textbox(label="your answer (Ctrl+Enter submits it)", lines=4, elem_id="iv-answer")
             submit = gr.Button("Submit answer", interactive=False, elem_id="iv-submit")
-            feedback = gr.HTML(elem_id="iv-feedback")
+            feedback = gr.HTML(elem_id="iv-feedback", js_on_load=OPEN_NOTE_JS)
+            self._note_viewer("interview", feedback)
             summary = gr.Markdown(elem_id="iv-summary")
             transcript = gr.DownloadButton("Download transcript", visible=False, elem_id="iv-download")
             with gr.Row():
@@ -442,9 +523,17 @@ class App:
             with gr.Row():
                 search_box = gr.Textbox(label="search the index (raw retrieval, no LLM)", scale=5, elem_id="lib-search")
                 search_k = gr.Slider(1, 20, value=s.top_k, step=1, label="k", scale=1)
-            results = gr.HTML(elem_id="lib-results")
-            ingest.click(self.ingest, [rebuild], [ingest_md, library_md, files])
-            upload.upload(self.upload, [upload], [ingest_md, library_md, files, upload], preprocess=False)
+            results = gr.HTML(elem_id="lib-results", js_on_load=OPEN_NOTE_JS)
+            self._note_viewer("library", results)
+            # one progress bar, in the result box (not one per output)
+            ingest.click(self.ingest, [rebuild], [ingest_md, library_md, files], show_progress_on=ingest_md)
+            upload.upload(
+                self.upload,
+                [upload],
+                [ingest_md, library_md, files, upload],
+                preprocess=False,
+                show_progress_on=ingest_md,
+            )
             search_box.submit(self.search, [search_box, search_k], results)
             # read when the page loads and when the tab opens: an ingest from the CLI or another tab
             # since the app started (or since the page loaded) must show
@@ -461,13 +550,13 @@ class App:
             configs = gr.CheckboxGroup(list(CONFIGS), value=["bm25", "dense", "hybrid"], label="configurations")
             split = gr.Radio(["dev", "test", "holdout", "all"], value="holdout", label="split")
             run = gr.Button("Run retrieval evaluation", elem_id="ev-run")
-            eval_md = gr.Markdown()
+            eval_md = gr.Markdown(elem_id="ev-result")
             eval_table = gr.Dataframe(
                 headers=["configuration", "chunks", "hit@2000", "recall@1", "recall@5", "MRR@10", "nDCG@10"],
                 interactive=False,
             )
             plot = gr.Image(label="recall@k", type="pil")
-            run.click(self.evaluate, [dataset, configs, split], [eval_table, plot, eval_md])
+            run.click(self.evaluate, [dataset, configs, split], [eval_table, plot, eval_md], show_progress_on=eval_md)
 
 
 def launch(assistant: Assistant, host: str, port: int, auth: str | None = None, block: bool = True):
@@ -481,6 +570,8 @@ def launch(assistant: Assistant, host: str, port: int, auth: str | None = None, 
         ssr_mode=False,
         quiet=True,
         css=CSS,
+        theme=THEME,
+        js=SUBMIT_KEYS_JS,
         max_file_size=UPLOAD_TRANSPORT_FACTOR * assistant.settings.ui_upload_max_mb * 1_000_000,
         footer_links=[],
     )

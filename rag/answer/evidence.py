@@ -17,6 +17,10 @@ from rag.types import Hit
 STANDALONE = re.compile(r"^\s*([-*+•]|\d+[.)]|\||\$|.*=.*\d)")
 SENTENCE_BREAK = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'*$\\])")
 LIST_ITEM = re.compile(r"^\s*(?:[-*+•]|\d+[.)])\s+")
+TABLE_ROW = re.compile(r"^\s*\|.*\|\s*$")
+TABLE_RULE = re.compile(r":?-*:?")
+# a line that carries on the sentence of the line before: lower case, or a number or symbol mid-sentence
+CONTINUATION_START = re.compile(r"^\s*[a-z(\d=+−]")
 FORMULA = re.compile(r"=|\$")
 # a plain-text section title or contents line: "6.2. DROPOUT LAYER", "6.2. Dropout Layer\t8"
 SECTION_TITLE = re.compile(r"^\s*\d+(?:\.\d+)*\.?\s+(?:\w+[ \t]*){1,6}$")
@@ -44,9 +48,12 @@ class Unit:
     text: str
     hit: Hit
     position: int  # order inside its passage
+    kind: str = "sentence"  # sentence | item | formula | row (`units_of`)
     similarity: float = 0.0  # cosine with the question
     overlap: float = 0.0  # idf-weighted share of the question's terms it contains
     score: float = 0.0
+    answer: float | None = None  # the reader's P(this states the answer), to the question or one of its parts
+    parts: list[float] = field(default_factory=list)  # the reader's P for each part of a two-part question
 
 
 @dataclass
@@ -82,6 +89,13 @@ class Evidence:
     units: list[Unit] = field(default_factory=list)  # every unit of every hit, scored
     coverage: float = 0.0  # idf-weighted share of the question's terms found in the passages
     best_similarity: float = 0.0  # the best unit's cosine with the question
+    parts: list[str] = field(default_factory=list)  # a two-part question's parts (`question_parts`)
+
+    @property
+    def answerability(self) -> float | None:
+        """The reader's best P(a sentence states the answer); None without a reader."""
+        read = [u.answer for u in self.units if u.answer is not None]
+        return max(read) if read else None
 
     @property
     def score(self) -> float:
@@ -96,25 +110,45 @@ def section_name(hit: Hit) -> str:
 
 
 def split_units(text: str) -> list[str]:
-    units: list[str] = []
+    return [u for u, _ in units_of(text)]
+
+
+def units_of(text: str) -> list[tuple[str, str]]:
+    """The units of a passage, each with its kind: a `sentence`, a list `item`, a `formula` line, or a table
+    `row` made a sentence ("metric: F1; value: 0.8")."""
+    units: list[tuple[str, str]] = []
     paragraph: list[str] = []
+    header: list[str] | None = None
 
     def flush() -> None:
         if paragraph:
-            units.extend(s.strip() for s in SENTENCE_BREAK.split(" ".join(paragraph)) if s.strip())
+            units.extend((s.strip(), "sentence") for s in SENTENCE_BREAK.split(" ".join(paragraph)) if s.strip())
             paragraph.clear()
 
-    for line in text.splitlines():
+    for line in unwrapped(text.splitlines()):
+        if TABLE_ROW.match(line):
+            flush()
+            cells = [c.strip() for c in line.strip().strip("|").split("|")]
+            if all(TABLE_RULE.fullmatch(c) for c in cells):
+                continue
+            if header is None:
+                header = cells
+            else:
+                units.append((table_row(header, cells), "row"))
+            continue
+        header = None
         if not line.strip() or HEADING_LINE.match(line) or SECTION_TITLE.match(line):
             flush()
         elif LIST_ITEM.match(line) and not FORMULA.search(line):
             # an item is its own paragraph: "- Term: definition. More." gives one unit per sentence
             flush()
             paragraph.append(LIST_ITEM.sub("", line).strip())
-            flush()
+            units.extend((s.strip(), "item") for s in SENTENCE_BREAK.split(" ".join(paragraph)) if s.strip())
+            paragraph.clear()
         elif STANDALONE.match(line):
             flush()
-            units.append(line.strip())
+            kind = "formula" if is_formula(line) else "item" if LIST_ITEM.match(line) else "sentence"
+            units.append((line.strip(), kind))
         else:
             paragraph.append(line.strip())
     flush()
@@ -122,18 +156,50 @@ def split_units(text: str) -> list[str]:
     # ("Here's what the formula looks like:", "Let's consider a simplified example…") answers nothing;
     # a formula line keeps its place
     return [
-        u
-        for u in units
+        (u, kind)
+        for u, kind in units
         if FORMULA.search(u)
         or (len(re.findall(r"\w+", u)) >= 3 and not u.rstrip("*_ ").endswith(("?", ":")) and not LEAD_IN.match(u))
     ]
 
 
+def unwrapped(lines: list[str]) -> list[str]:
+    """Lines with hard line breaks inside a sentence joined again: "uses h = 8 heads and" / "d_model = 512, so
+    …" is one sentence, not a formula line and a fragment."""
+    out: list[str] = []
+    for line in lines:
+        previous = out[-1].rstrip() if out else ""
+        if (
+            previous
+            and not previous.endswith((".", "!", "?", ":", ";", "|", "$$"))
+            and not HEADING_LINE.match(previous)
+            and "\t" not in previous + line  # tab-separated tables keep their rows
+            and not LIST_ITEM.match(line)
+            and CONTINUATION_START.match(line)
+        ):
+            out[-1] = f"{previous} {line.strip()}"
+        else:
+            out.append(line)
+    return out
+
+
+def is_formula(line: str) -> bool:
+    """Mathematics rather than a sentence that mentions a value ("uses h = 8 heads")."""
+    return "$" in line or ("=" in line and len(re.findall(r"[A-Za-z]{3,}", line)) <= 4)
+
+
+def table_row(header: list[str], cells: list[str]) -> str:
+    if any(header) and len(header) == len(cells):
+        return "; ".join(f"{h}: {c}" if h else c for h, c in zip(header, cells))
+    return " — ".join(c for c in cells if c)
+
+
 def is_label(text: str) -> bool:
-    """A line that only names a topic ("Actor-Critic Methods", "10.2. MARKOV DECISION PROCESS (MDP)",
-    "issue: mode collapse"): no sentence end, no equation, six words at most, no verb."""
+    """A line that only names a topic ("Actor-Critic Methods", "10.2. MARKOV DECISION PROCESS (MDP)"): no
+    sentence end, no equation, six words at most, no verb. A "key: value" line says something ("issue:
+    mode collapse", "improvements: Wasserstein loss, Lipschitz constraint"): it is not a label."""
     plain = text.replace("*", "").replace("`", "").strip()
-    if plain.endswith((".", "!", "?")) or "=" in plain:
+    if plain.endswith((".", "!", "?")) or "=" in plain or re.search(r"\w:\s+\w", plain):
         return False
     return len(re.findall(r"[A-Za-z][\w'-]*", plain)) <= 6 and not VERB.search(plain)
 
@@ -174,39 +240,31 @@ def weighted_share(weights: dict[str, float], words: set[str]) -> float:
     return sum(v for w, v in weights.items() if w in words) / total if total else 0.0
 
 
-def select_evidence(question: str, hits: list[Hit], embedder, idf: dict[str, float], max_units: int = 5) -> Evidence:
+def select_evidence(
+    question: str, hits: list[Hit], embedder, idf: dict[str, float], max_units: int = 5, reader=None
+) -> Evidence:
+    """The units of `hits` that answer `question`, best first, grouped into blocks. With a `reader`, its
+    P(states the answer) ranks them; without, cosine and term overlap do (the measured fallback)."""
     from ingest.store import bm25_tokenize
 
     if not hits:
         return Evidence(question, hits, [])
     weights = term_weights(question, idf)
-    units = [Unit(text, hit, i) for hit in hits for i, text in enumerate(split_units(hit.text))]
+    units = [Unit(text, hit, i, kind) for hit in hits for i, (text, kind) in enumerate(units_of(hit.text))]
     passage_words = [set(w) for w in bm25_tokenize([f"{h.heading}\n{h.text}" for h in hits])]
     coverage = weighted_share(weights, set().union(*passage_words))
     if not units:
         return Evidence(question, hits, [], coverage=coverage)
-    # a unit is embedded under its section's name: "it is a compiler" means nothing on its own
-    vectors = embedder.embed([question] + [f"{section_name(u.hit)}: {u.text}" for u in units])
-    query, unit_vectors = vectors[0], vectors[1:]
-    top = max(h.score for h in hits) or 1.0
-    numbers = set(NUMBER.findall(question))
-    wants_formula = bool(ASKS_FORMULA.search(question))
-    unit_words = bm25_tokenize([u.text for u in units])
-    for u, v, words in zip(units, unit_vectors, unit_words):
-        u.similarity = float(v @ query)
-        u.overlap = weighted_share(weights, set(words))
-        has_numbers = bool(numbers) and numbers <= set(NUMBER.findall(u.text))
-        is_formula = wants_formula and "=" in u.text
-        u.score = (
-            W_SIMILARITY * u.similarity
-            + W_OVERLAP * u.overlap
-            + W_PASSAGE * (u.hit.score / top)
-            + W_NUMBERS * (has_numbers or is_formula)
-        )
+    parts = question_parts(question)
+    score_units(question, parts, units, hits, embedder, idf)
+    if reader is not None:
+        read(reader, question, parts, units)
     ranked = sorted(units, key=lambda u: -u.score)
     chosen = ranked[:max_units]
     kept = without_lone_labels(chosen)  # a lone label's place goes to the next sentence
     chosen = kept + [u for u in ranked[max_units:] if not is_label(u.text)][: len(chosen) - len(kept)]
+    # each part of a two-part question brings its own best sentence
+    chosen += [b for b in best_per_part(units, parts) if b not in chosen]
     # "It helps address internal covariate shift." says nothing without the sentence before it, and
     # that sentence means little without it: a chosen sentence brings the one that continues it
     following = {(u.hit.chunk_id, u.position - 1): u for u in units if CONTINUES.match(u.text)}
@@ -225,4 +283,93 @@ def select_evidence(question: str, hits: list[Hit], embedder, idf: dict[str, flo
         units=units,
         coverage=coverage,
         best_similarity=max(u.similarity for u in units),
+        parts=parts,
     )
+
+
+def score_units(question: str, parts: list[str], units: list[Unit], hits: list[Hit], embedder, idf) -> None:
+    """Cosine with the question, the share of its terms, the passage's rank, and the numbers or formula
+    it asks for: the fallback ranking, and the measures abstention without a reader rests on. Each part of
+    a two-part question is scored the same way (`Unit.parts`)."""
+    from ingest.store import bm25_tokenize
+
+    # a unit is embedded under its section's name: "it is a compiler" means nothing on its own
+    vectors = embedder.embed([question, *parts] + [f"{section_name(u.hit)}: {u.text}" for u in units])
+    asked, unit_vectors = vectors[: 1 + len(parts)], vectors[1 + len(parts) :]
+    top = max(h.score for h in hits) or 1.0
+    unit_words = [set(w) for w in bm25_tokenize([u.text for u in units])]
+    for i, (q, query) in enumerate(zip([question, *parts], asked)):
+        weights, numbers = term_weights(q, idf), set(NUMBER.findall(q))
+        wants_formula = bool(ASKS_FORMULA.search(q))
+        for u, v, words in zip(units, unit_vectors, unit_words):
+            similarity, overlap = float(v @ query), weighted_share(weights, words)
+            has_numbers = bool(numbers) and numbers <= set(NUMBER.findall(u.text))
+            is_formula = wants_formula and "=" in u.text
+            score = (
+                W_SIMILARITY * similarity
+                + W_OVERLAP * overlap
+                + W_PASSAGE * (u.hit.score / top)
+                + W_NUMBERS * (has_numbers or is_formula)
+            )
+            if i == 0:
+                u.similarity, u.overlap, u.score = similarity, overlap, score
+            else:
+                u.parts.append(score)
+
+
+# "What is X and when do you use it?": a second question joined by "and"
+SECOND_ASK = re.compile(
+    r",?\s+(?:and|&)\s+(?=(?:what|why|how|when|which|where|who|does|do|is|are|can|should|name|list|give|explain|"
+    r"describe|compare|say|tell|state)\b)",
+    re.IGNORECASE,
+)
+ASKS_ABOUT = re.compile(
+    r"^(?:what|why|how|when|which|who)\s+(?:is|are|does|do|was|were|did)\s+(?:an?\s+|the\s+)?", re.IGNORECASE
+)
+
+
+def question_parts(question: str) -> list[str]:
+    """The questions a two-part question asks, each readable on its own ("when do you use it?" names what
+    the first part asked about); [] for a question with one part."""
+    pieces = [p.strip(" ?") for p in SECOND_ASK.split(question.strip()) if p.strip(" ?")]
+    if len(pieces) < 2:
+        return []
+    subject = re.sub(r"\s+(?:do|does|mean|work)$", "", ASKS_ABOUT.sub("", pieces[0]), flags=re.IGNORECASE)
+    return [f"{pieces[0]}?"] + [f"{p} ({subject})?" for p in pieces[1:]]
+
+
+def read(reader, question: str, parts: list[str], units: list[Unit]) -> None:
+    """The reader's P(states the answer) for every unit, to the whole question and to each part."""
+    from rag.answer.reader import passage_candidates
+
+    by_hit: dict[str, list[Unit]] = {}
+    for u in units:
+        by_hit.setdefault(u.hit.chunk_id, []).append(u)
+    ordered = [u for group in by_hit.values() for u in group]
+    candidates = [
+        c for group in by_hit.values() for c in passage_candidates(group[0].hit.heading, [u.text for u in group])
+    ]
+    whole = reader.scores(question, candidates)
+    per_part = [reader.scores(p, candidates) for p in parts]
+    for i, u in enumerate(ordered):
+        u.parts = [float(s[i]) for s in per_part]
+        u.answer = max([float(whole[i]), *u.parts])
+        u.score = u.answer
+
+
+def best_per_part(units: list[Unit], parts: list[str]) -> list[Unit]:
+    """For each part of a two-part question, the sentence that answers that part rather than the others
+    ("You use dropout when…" scores well for "What is dropout?" too, but better for "when…"); one each."""
+    if not parts or not units or not units[0].parts:
+        return []
+
+    def fit(u: Unit, i: int) -> float:
+        others = max((s for j, s in enumerate(u.parts) if j != i), default=0.0)
+        return 2 * u.parts[i] - others
+
+    chosen: list[Unit] = []
+    for i in range(len(parts)):
+        rest = [u for u in units if u not in chosen]
+        if rest:
+            chosen.append(max(rest, key=lambda u: fit(u, i)))  # noqa: B023  (used at once, inside the loop)
+    return chosen

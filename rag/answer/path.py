@@ -18,7 +18,7 @@ from rag.answer.compose import cut_to_last_sentence, extractive_text, related_te
 from rag.answer.evidence import Evidence
 from rag.answer.followup import plain_messages, standalone_query
 from rag.answer.prompt import fit_to_window
-from rag.answer.verify import render, verify
+from rag.answer.verify import Verifier, render
 from rag.errors import LLMStreamError, LLMUnavailable, ServerError
 from rag.types import ANSWER_MODES, Answer, AnswerMode, Hit
 
@@ -58,6 +58,11 @@ class Policy:
     def from_settings(cls, s: Settings) -> Policy:
         return cls(s.abstain_below, s.abstain_unless_supported_below, s.verified_min_supported)
 
+    def covered(self, evidence: Evidence) -> bool:
+        """Do the notes cover the question? Retrieval's measures decide: the reader's best score was no
+        better at few false abstentions on its validation notes (training/results/reader_eval.md)."""
+        return bool(evidence.blocks) and evidence.score >= self.abstain_below
+
 
 @dataclass
 class Reply:
@@ -67,6 +72,7 @@ class Reply:
     error: str | None  # the server went away mid-answer
     truncated: bool  # stopped at llm_max_tokens; its unfinished sentence was cut off
     max_tokens: int
+    stopped: bool = False  # stopped early: it could no longer pass the check
 
     @property
     def cut_note(self) -> str | None:
@@ -136,7 +142,7 @@ def answer(
         evidence = parts.evidence(query, hits)
         clock.lap("evidence")
         # 3. decide: not covered, or no LLM wanted
-        if evidence.score < policy.abstain_below or not evidence.blocks:
+        if not policy.covered(evidence):
             return abstained(question, evidence, clock)
         if mode == "extractive":
             return extractive(question, evidence, clock)
@@ -148,13 +154,14 @@ def answer(
 
     # 4. generate: the evidence (or, raw, the passages) as numbered blocks, streamed back
     prompt, blocks = build_prompt(parts, question, evidence.blocks if evidence else hits, messages[:-1])
-    reply = yield from generate(parts, prompt, clock)
+    verifier = Verifier(evidence, parts.embedder, parts.template.system_text(len(blocks))) if evidence else None
+    reply = yield from generate(parts, prompt, clock, verifier, policy)
     notice = joined(started_note, reply.cut_note)
     if evidence is None:
         return raw(question, reply, blocks, clock, notice, s.citation_attribution)
 
     # 5. verify: every sentence against the evidence it was given
-    claims = verify(reply.text, evidence, parts.embedder, parts.template.system_text(len(blocks)))
+    claims = verifier.feed(reply.text, final=True).claims
 
     # 6. compose: the checked sentences, or the notes' own, or an abstention
     return compose(question, evidence, claims, reply, notice, policy, clock)
@@ -168,7 +175,11 @@ def build_prompt(parts: Parts, question: str, blocks: list, history: list[dict])
     return parts.template.messages(question, blocks, parts.system_role(), history), blocks
 
 
-def generate(parts: Parts, prompt: list[dict], clock: Clock) -> Generator[str, None, Reply]:
+def generate(
+    parts: Parts, prompt: list[dict], clock: Clock, verifier: Verifier | None, policy: Policy
+) -> Generator[str, None, Reply]:
+    """The model's reply, streamed. With a `verifier`, each sentence is checked as soon as it is finished,
+    and the model is stopped once the reply can no longer pass: its text would be set aside anyway."""
     s = parts.settings
     pieces: list[str] = []
     error = finish = None
@@ -192,14 +203,18 @@ def generate(parts: Parts, prompt: list[dict], clock: Clock) -> Generator[str, N
                 clock.mark("first_token")
             pieces.append(piece)
             yield piece
+            if verifier is not None and verifier.feed("".join(pieces)).hopeless(policy.verified_min_supported):
+                stream.close()  # the server aborts the request when its stream is closed
+                finish = "hopeless"
+                break
     except (LLMUnavailable, LLMStreamError) as e:
         error = str(e)
     clock.timings["generate"] = time.perf_counter() - llm_started
     text = "".join(pieces).strip()
     truncated = finish == "length"
-    if truncated:
+    if finish in ("length", "hopeless"):
         text = cut_to_last_sentence(text) or text  # a fragment is kept when no sentence was finished
-    return Reply(text, error, truncated, s.llm_max_tokens)
+    return Reply(text, error, truncated, s.llm_max_tokens, stopped=finish == "hopeless")
 
 
 def compose(
@@ -262,7 +277,8 @@ def from_evidence(
 
 
 def extractive(question: str, evidence: Evidence, clock: Clock, **fields) -> Answer:
-    return from_evidence(question, evidence, clock, "extractive", *extractive_text(evidence), **fields)
+    number_of = {p.chunk_id: n for n, p in enumerate(numbered(evidence), 1)}
+    return from_evidence(question, evidence, clock, "extractive", *extractive_text(evidence, number_of), **fields)
 
 
 def abstained(question: str, evidence: Evidence, clock: Clock, **fields) -> Answer:

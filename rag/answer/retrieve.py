@@ -7,13 +7,78 @@ chunk (an acronym only BM25 knows) can carry it alone (README, "Retrieval qualit
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 
 import numpy as np
 
 from ingest.embed import Embedder
 from ingest.store import IndexData, bm25_tokenize
+from rag.errors import BadRequest
 from rag.types import Hit
+
+
+def resolve_sources(data: IndexData, given: list[str] | None) -> list[str] | None:
+    """Each `--source` as the notes it names: a note's path in the notes folder (deep/attention.md), a
+    path to it from here, its file name with or without the extension (attention.md, attention), or a
+    folder (deep). A name nothing matches is a BadRequest listing the closest names: a typo must not
+    read as "nothing in the notes matches"."""
+    if not given:
+        return None
+    files = sorted(data.manifest.files)
+    notes = Path(data.manifest.notes_dir)
+    found: list[str] = []
+    for name in given:
+        rel = _relative(name, notes)
+        matches = [f for f in files if rel in _names(f) or f.startswith(rel + "/")]
+        if not matches:
+            # every name a note or folder answers to, shown as the note's path (or the folder's)
+            names = {str(p): f"{p}/" for f in files for p in Path(f).parents if p != Path(".")}
+            names |= {n: f for f in files for n in _names(f)}
+            hint = _closest(rel, names) or f"notes are named like {', '.join(files[:3])}"
+            raise BadRequest(f"no note or folder {name!r} in the notes; {hint}")
+        found += matches
+    return list(dict.fromkeys(found))
+
+
+def _names(source: str) -> tuple[str, ...]:
+    """What a note answers to: its path in the notes folder, with or without the extension (as an
+    Obsidian link writes it), and its file name, likewise."""
+    path = Path(source)
+    return source, path.with_suffix("").as_posix(), path.name, path.stem
+
+
+def _relative(name: str, notes: Path) -> str:
+    """`name` relative to the notes folder when it is a path into it (absolute, or from the working
+    directory: what a shell completes); else as given, without ./ and a trailing slash."""
+    path = Path(name).expanduser()
+    if path.is_absolute() or path.exists():
+        try:
+            return path.resolve().relative_to(notes.resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix().removeprefix("./").rstrip("/")
+
+
+def resolve_tags(data: IndexData, given: list[str] | None) -> list[str] | None:
+    """Each `--tag` (with or without #, any case) checked against the tags the notes have."""
+    if not given:
+        return None
+    known = sorted({t.lower() for c in data.chunks for t in c.tags})
+    wanted = [t.strip().lstrip("#").lower() for t in given]
+    for tag in wanted:
+        if tag not in known:
+            hint = _closest(tag, dict(zip(known, known))) or (
+                f"the tags are {', '.join(known[:10])}" if known else "the notes have no tags"
+            )
+            raise BadRequest(f"no note has the tag {tag!r}; {hint}")
+    return wanted
+
+
+def _closest(name: str, names: dict[str, str]) -> str:
+    """ "closest: …" with up to three of what the names nearest to `name` stand for, or ""."""
+    close = dict.fromkeys(names[n] for n in difflib.get_close_matches(name, list(names), n=10))
+    return f"closest: {', '.join(list(close)[:3])}" if close else ""
 
 
 class Retriever:
@@ -44,9 +109,10 @@ class Retriever:
         if not sources and not tags:
             return None
         wanted_tags = {t.lstrip("#").lower() for t in tags or []}
+        wanted_sources = set(sources or [])
         return np.array(
             [
-                (not sources or c.source in sources)
+                (not sources or c.source in wanted_sources)
                 and (not wanted_tags or bool(wanted_tags & {t.lower() for t in c.tags}))
                 for c in self.data.chunks
             ],

@@ -126,39 +126,68 @@ def _without_lead(sentence: str) -> str:
     return rest[:1].upper() + rest[1:] if rest != sentence else sentence
 
 
-def verify(text: str, evidence: Evidence, embedder, prompt_text: str = "") -> list[Claim]:
-    """The verdict on each sentence of `text`; `prompt_text` is what the model was told (not the notes),
-    which it must not say back."""
-    question_words = _content(evidence.question)
-    prompt = [set(_words(s)) for s in split_sentences(prompt_text) if len(_words(s)) >= 4]
-    blocks = evidence.blocks
-    headings = {" ".join(_words(part)) for b in blocks for part in [b.heading, *b.hit.chunk.heading_path]}
-    passages = [passage(b.heading, b.hit.text, embedder) for b in blocks]
-    sentences = split_sentences(text)
-    plain = [_without_lead(strip_citations(s)) for s in sentences]
-    vectors = embedder.embed(plain) if plain else np.zeros((0, 1))
-    claims: list[Claim] = []
-    seen: set[str] = set()
-    for sentence, clean, vector in zip(sentences, plain, vectors):
+class Verifier:
+    """Checks the sentences of one reply, one at a time as they are written, against the evidence it was
+    given; `prompt_text` is what the model was told (not the notes), which it must not say back."""
+
+    def __init__(self, evidence: Evidence, embedder, prompt_text: str = ""):
+        self.embedder = embedder
+        self.question_words = _content(evidence.question)
+        self.prompt = [set(_words(s)) for s in split_sentences(prompt_text) if len(_words(s)) >= 4]
+        self.blocks = evidence.blocks
+        self.headings = {" ".join(_words(part)) for b in self.blocks for part in [b.heading, *b.hit.chunk.heading_path]}
+        self.passages = [passage(b.heading, b.hit.text, embedder) for b in self.blocks]
+        self.seen: set[str] = set()
+        self.claims: list[Claim] = []
+        self.sentences_done = 0
+
+    def feed(self, text: str, final: bool = False) -> Verifier:
+        """Check the sentences of `text` (the reply so far) that are finished and not yet checked; the last
+        one is finished only when the reply is (`final`)."""
+        sentences = split_sentences(text)
+        finished = sentences if final else sentences[:-1]
+        for sentence in finished[self.sentences_done :]:
+            self.check(sentence)
+        self.sentences_done = max(self.sentences_done, len(finished))
+        return self
+
+    def check(self, sentence: str) -> Claim:
+        clean = _without_lead(strip_citations(sentence))
         cited = [n for m in CITATION.finditer(sentence) for n in _numbers(m.group(1))]
-        if _degenerate(clean, seen, headings, prompt) or len(_content(clean) - question_words - TALK) < 2:
+        claim = self._verdict(clean, cited)
+        self.claims.append(claim)
+        return claim
+
+    def _verdict(self, clean: str, cited: list[int]) -> Claim:
+        if (
+            _degenerate(clean, self.seen, self.headings, self.prompt)
+            or len(_content(clean) - self.question_words - TALK) < 2
+        ):
             # ... or it says nothing the question did not ("The answer to your question is:")
-            claims.append(Claim(clean, False, None, 0.0, "degenerate", cited))
-            continue
-        seen.add(" ".join(_words(clean)))
-        checks = [(*support(clean, vector, question_words, p), b.n) for b, p in zip(blocks, passages)]
+            return Claim(clean, False, None, 0.0, "degenerate", cited)
+        self.seen.add(" ".join(_words(clean)))
+        vector = self.embedder.embed([clean])[0]
+        checks = [(*support(clean, vector, self.question_words, p), b.n) for b, p in zip(self.blocks, self.passages)]
         supporting = [c for c in checks if c[0]]
         if not supporting:
-            claims.append(
-                Claim(clean, False, None, round(max((c[1] for c in checks), default=0.0), 3), "unsupported", cited)
-            )
-            continue
+            return Claim(clean, False, None, round(max((c[1] for c in checks), default=0.0), 3), "unsupported", cited)
         # the model's own citation wins when it is one of the supporting blocks
         own = [c for c in supporting if c[2] in cited]
         _, score, n = max(own or supporting, key=lambda c: c[1])
         outcome = "supported" if own else ("repointed" if cited else "cited")
-        claims.append(Claim(clean, True, n, round(score, 3), outcome, cited))
-    return claims
+        return Claim(clean, True, n, round(score, 3), outcome, cited)
+
+    def hopeless(self, min_supported: float, lookahead: int = 2) -> bool:
+        """Can the reply no longer reach `min_supported`, even if its next `lookahead` sentences pass?
+        Then the rest of it is not worth the wait: it would be set aside for the notes' own sentences."""
+        checked = [c for c in self.claims if c.outcome != "degenerate"]
+        kept = sum(c.supported for c in checked)
+        return len(checked) > kept and kept + lookahead < min_supported * (len(checked) + lookahead)
+
+
+def verify(text: str, evidence: Evidence, embedder, prompt_text: str = "") -> list[Claim]:
+    """The verdict on each sentence of `text`."""
+    return Verifier(evidence, embedder, prompt_text).feed(text, final=True).claims
 
 
 def render(claims: list[Claim]) -> str:

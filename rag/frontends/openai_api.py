@@ -20,7 +20,7 @@ from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from rag import Answer, Assistant, IndexProblem, check_binding, plain_messages
+from rag import Answer, Assistant, BadRequest, IndexProblem, check_binding, plain_messages
 
 MODEL_ID = "notes-rag"
 # mark the parts of a reply, so a client sending the turn back gives the model only the checked answer
@@ -93,6 +93,8 @@ def create_app(assistant: Assistant) -> FastAPI:
 async def _complete(assistant: Assistant, messages: list[dict], head: dict) -> dict:
     try:
         answer = await run_in_threadpool(assistant.chat, messages)
+    except BadRequest as e:
+        raise HTTPException(400, str(e)) from None
     except IndexProblem as e:
         raise HTTPException(503, str(e)) from None
     return {
@@ -137,6 +139,8 @@ def _stream(assistant: Assistant, messages: list[dict], head: dict) -> Iterator[
             yield event({"content": answer.text})
         yield event({"content": footnotes(answer)})
         yield event({}, "stop", **_extras(answer))
+    except BadRequest as e:
+        yield f"data: {json.dumps({'error': {'message': str(e), 'type': 'invalid_request_error', 'code': 400}})}\n\n"
     except IndexProblem as e:
         yield f"data: {json.dumps({'error': {'message': str(e), 'type': 'index_unavailable', 'code': 503}})}\n\n"
     yield "data: [DONE]\n\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path, PurePosixPath
 
-from ingest.documents import SUPPORTED, list_notes, load_document
+from ingest.documents import SUPPORTED, list_notes, load_document, read_text
 from ingest.sections import sections
 from rag.errors import NoteRefused
 
@@ -60,18 +60,16 @@ def read_note(notes_dir: Path, name: str, heading: str | None = None) -> NoteTex
         doc = load_document(path, source)
     except ValueError as e:
         raise NoteRefused(f"{source}: {e}") from None
-    # line n of the file is lines[n - 1]: section spans count from the top of the file, front matter included
-    lines = (
-        doc.lines
-        if doc.kind == "pdf"
-        else path.read_text(encoding="utf-8-sig").replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    )
-    if heading is None or not heading.strip():
+    # line n of the file is lines[n - 1]: section spans count from the top of the file, front matter included;
+    # read as the ingest reads it, so a note's escape sequences never reach a client (or its terminal)
+    lines = doc.lines if doc.kind == "pdf" else read_text(path)[0].split("\n")
+    wanted = [w.strip().lower() for w in (heading or "").split(">") if w.strip()]
+    # the title is the top of every heading path, as sources show them ("Regularization > Dropout")
+    if wanted in ([], [doc.title.lower()]):
         return NoteText(source, doc.title, None, (1, len(lines)), "\n".join(lines))
     parts = sections(doc)
-    wanted = [w.strip().lower() for w in heading.split(">") if w.strip()]
     for i, section in enumerate(parts):
-        if [p.lower() for p in section.path][-len(wanted) :] == wanted:
+        if section.path and [p.lower() for p in [doc.title, *section.path]][-len(wanted) :] == wanted:
             # sub-sections follow their section in the file: the span runs until the path changes
             end = next(
                 (j for j, s in enumerate(parts[i:]) if s.path[: len(section.path)] != section.path), len(parts) - i

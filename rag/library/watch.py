@@ -31,10 +31,22 @@ RETRY_SECONDS = 30.0
 
 
 class NotesWatcher:
-    def __init__(self, assistant: Assistant, on_ingest: Callable[[IngestStats], None], on_error: Callable[[str], None]):
+    def __init__(
+        self,
+        assistant: Assistant,
+        on_ingest: Callable[[IngestStats], None],
+        on_error: Callable[[str], None],
+        on_notice: Callable[[str], None] | None = None,
+        on_progress: Callable[[list[str], str, int, int], None] | None = None,
+    ):
         self.assistant = assistant
         self.on_ingest = on_ingest  # called after each ingest that changed the index
         self.on_error = on_error  # one line; the watcher carries on
+        # a file skipped or warned about (binary now, broken front matter): once, while it stays so
+        self.on_notice = on_notice
+        # (the notes changed, stage, done, total) while an ingest runs: a big note takes minutes
+        self.on_progress = on_progress
+        self._said: set[str] = set()
         self.ready = threading.Event()  # set once edits made before watching started are in the index
         self._retry_at: float | None = (
             0.0  # when to ingest without a new change (the catch-up, a retry); None: not needed
@@ -73,11 +85,16 @@ class NotesWatcher:
             raise_interrupt=False,
         ):
             if changes or (self._retry_at is not None and time.monotonic() >= self._retry_at):
-                self._ingest()
+                self._ingest(sorted({self._name(path) for _, path in changes}))
 
-    def _ingest(self) -> None:
+    def _name(self, path: str) -> str:
+        return Path(path).relative_to(self.assistant.notes_dir.resolve()).as_posix()
+
+    def _ingest(self, notes: list[str]) -> None:
+        report = self.on_progress
+        progress = (lambda stage, done, total: report(notes, stage, done, total)) if report else None
         try:
-            stats = self.assistant.ingest(lock_wait_seconds=LOCK_WAIT_SECONDS)
+            stats = self.assistant.ingest(progress=progress, lock_wait_seconds=LOCK_WAIT_SECONDS)
         except Exception as e:  # noqa: BLE001 - one failed ingest must not end the watching
             self.on_error(str(e) if isinstance(e, (IndexProblem, NotesFolderError)) else f"{type(e).__name__}: {e}")
             self._retry_at = time.monotonic() + RETRY_SECONDS
@@ -86,6 +103,18 @@ class NotesWatcher:
         self.ready.set()
         if stats.changed:
             self.on_ingest(stats)
+        lines = [*map(str, stats.skipped), *stats.warnings]
+        if not stats.files:
+            lines.append(f"{self.assistant.notes_dir}: no notes yet; each .md, .txt or .pdf is read as it comes")
+        self._tell(lines)
+
+    def _tell(self, lines: list[str]) -> None:
+        """What the ingest skipped or warned about, each line once: a note that stays broken is read,
+        and reported, again by every ingest, and one whose problem went is said again if it returns."""
+        for line in lines:
+            if self.on_notice and line not in self._said:
+                self.on_notice(line)
+        self._said = set(lines)
 
     def start(self) -> NotesWatcher:
         """`run` in a daemon thread."""

@@ -87,6 +87,9 @@ class LLMClient:
                 finished = finished or choice.finish_reason
         except (openai.APIError, httpx.HTTPError) as e:
             raise LLMStreamError(f"the LLM server stopped mid-answer ({type(e).__name__}: {e})") from None
+        finally:
+            # also when the caller stops reading: closing the connection makes vLLM abort the request
+            stream.close()
         if not finished:
             # a server killed mid-answer can close the stream cleanly; only a finish reason means "done"
             raise LLMStreamError("the LLM server stopped mid-answer (the stream ended without a finish reason)")

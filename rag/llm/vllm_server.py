@@ -37,6 +37,15 @@ def _state_file(settings: Settings) -> Path:
     return settings.cache_dir / f"server-{settings.server_port}.json"
 
 
+# Set in the server's environment, which vLLM's engine and worker processes inherit: with the process
+# group, what finds them when the main process died and left them running.
+MARK = "NOTES_RAG_SERVER"
+
+
+def _mark(settings: Settings) -> str:
+    return str(_state_file(settings).expanduser().resolve())
+
+
 def cpu_has_bf16() -> bool:
     try:
         flags = Path("/proc/cpuinfo").read_text()
@@ -138,22 +147,102 @@ def _alive(pid: int) -> bool:
             return False
     except ChildProcessError:
         pass
+    return _group(pid) is not None
+
+
+def _group(pid: int) -> int | None:
+    """The process group of a running process; None when it is gone or a zombie (an orphan's zombie
+    lingers until init reaps it)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else int(fields[2])
+
+
+def _record(settings: Settings) -> ServerState | None:
+    """What `rag serve` recorded for this port, whether or not it still runs."""
+    try:
+        return ServerState(**json.loads(_state_file(settings).read_text()))
+    except (OSError, ValueError, TypeError):
+        return None
 
 
 def read_state(settings: Settings) -> ServerState | None:
-    path = _state_file(settings)
+    """The server started for this port, while its main process runs."""
+    state = _record(settings)
+    return state if state and _alive(state.pid) else None
+
+
+@dataclass
+class Leftovers:
+    """Processes of a server this tool started that outlived its main process: vLLM's engine core and
+    worker, each holding the model (about 3 GB together for the packaged one)."""
+
+    port: int
+    pids: list[int]
+    rss: int  # bytes, together
+
+    def __str__(self) -> str:
+        many = len(self.pids) != 1
+        return (
+            f"{len(self.pids)} process{'es' * many} left by a vLLM server on port {self.port} that died "
+            f"(pid{'s' * many} {', '.join(map(str, self.pids))}; {self.rss / 2**30:.1f} GB)"
+        )
+
+
+def _ours(settings: Settings) -> list[int]:
+    """Running processes of the server started for this port: those carrying its mark in their
+    environment, and vLLM processes in the process group it was started as (a server started before
+    the mark was set). A process of that group id alone could be a stranger reusing the pid."""
+    record = _record(settings)
+    mark = f"{MARK}={_mark(settings)}".encode()
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or (group := _group(int(entry.name))) is None:
+            continue
+        try:
+            marked = mark in (entry / "environ").read_bytes().split(b"\0")
+            grouped = record is not None and group == record.pid and b"vllm" in (entry / "cmdline").read_bytes().lower()
+        except OSError:
+            continue
+        if marked or grouped:
+            found.append(int(entry.name))
+    return sorted(found)
+
+
+def _rss(pid: int) -> int:
     try:
-        state = ServerState(**json.loads(path.read_text()))
-    except (OSError, ValueError, TypeError):
+        line = next(x for x in Path(f"/proc/{pid}/status").read_text().splitlines() if x.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return 0
+    return int(line.split()[1]) * 1024
+
+
+def leftovers(settings: Settings) -> Leftovers | None:
+    """What is left of a server started for this port whose main process died; None when it runs, or
+    nothing is left."""
+    if read_state(settings) is not None:
         return None
-    return state if _alive(state.pid) else None
+    pids = _ours(settings)
+    return Leftovers(settings.server_port, pids, sum(map(_rss, pids))) if pids else None
+
+
+def locate(settings: Settings) -> Settings:
+    """For `--status` and `--stop` without `--port`: server_port while a server of ours (or what is left
+    of one) is there, else the one other port whose record shows one; ServerError when several do."""
+    if _ours(settings):
+        return settings
+    found = []
+    for record in sorted(settings.cache_dir.glob("server-*.json")):
+        port = record.stem.removeprefix("server-")
+        other = settings.model_copy(update={"server_port": int(port)}) if port.isdigit() else None
+        if other is not None and _ours(other):
+            found.append(other)
+    if len(found) > 1:
+        ports = ", ".join(str(s.server_port) for s in found)
+        raise ServerError(f"servers started by `rag serve` run on ports {ports}; say which with --port")
+    return found[0] if found else settings
 
 
 def healthy(host: str, port: int, timeout: float = 2.0) -> bool:
@@ -173,11 +262,17 @@ def log_tail(log: str, lines: int = 15) -> str:
 
 
 def start(settings: Settings, console=None, wait: bool = True) -> ServerState:
-    """Start vLLM on settings.server_host:server_port, or return the one this tool already runs there."""
+    """Start vLLM on settings.server_port, or return the one this tool already runs there. What a
+    server that died there left running is ended first, so that a second copy of the model does not
+    load beside it."""
     host, port = settings.server_host, settings.server_port
     running = read_state(settings)
     if running and running.port == port and healthy(running.host, running.port):
         return running
+    if left := leftovers(settings):
+        _end([], left.pids)
+        if console:
+            console.print(f"ended {left}", highlight=False)
     if _port_in_use(host, port):
         raise ServerError(f"port {port} on {host} is busy with another program; choose another with --port or stop it")
     path = model_path(settings, console)
@@ -185,7 +280,10 @@ def start(settings: Settings, console=None, wait: bool = True) -> ServerState:
     settings.cache_dir.mkdir(parents=True, exist_ok=True)
     log = settings.cache_dir / f"vllm-{port}.log"
     with log.open("w") as out:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        # a session (and process group) of its own: stopping the group ends vLLM's engine and workers too
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, env={**env, MARK: _mark(settings)}, start_new_session=True
+        )
     state = ServerState(
         pid=proc.pid, host=host, port=port, model=settings.llm_model, model_path=path, log=str(log), started=time.time()
     )
@@ -217,18 +315,24 @@ def wait_healthy(state: ServerState, proc: subprocess.Popen | None, timeout: flo
 
 
 def stop(settings: Settings, timeout: float = 30.0) -> ServerState | None:
+    """Stop the server started for this port: its whole process group and every process of it, also
+    what is left when its main process died. Its state; None when its main process was not running."""
     state = read_state(settings)
-    if state is None:
-        _state_file(settings).unlink(missing_ok=True)
-        return None
-    try:
-        os.killpg(state.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        while _alive(state.pid) and time.monotonic() < deadline:
-            time.sleep(0.3)
-        if _alive(state.pid):
-            os.killpg(state.pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
+    _end([state.pid] if state else [], _ours(settings), timeout)
     _state_file(settings).unlink(missing_ok=True)
     return state
+
+
+def _end(groups: list[int], pids: list[int], timeout: float = 30.0) -> None:
+    """SIGTERM to the process groups and processes, SIGKILL to what still runs after `timeout`."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for target, kill in [*((g, os.killpg) for g in groups), *((p, os.kill) for p in pids)]:
+            try:
+                kill(target, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+        deadline = time.monotonic() + timeout
+        while any(_alive(p) for p in [*groups, *pids]) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        if not any(_alive(p) for p in [*groups, *pids]):
+            return

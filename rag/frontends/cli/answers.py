@@ -24,11 +24,12 @@ from rag.frontends.cli.console import (
     out,
     print_json,
     sync_index,
+    terminal_text,
     where,
 )
 
 if TYPE_CHECKING:
-    from rag import Answer, AnswerStream
+    from rag import Answer, AnswerStream, Assistant
 
 
 def print_sources(answer: Answer, cited_only: bool = False) -> None:
@@ -70,7 +71,7 @@ def stream_answer(stream: AnswerStream, as_json: bool) -> Answer:
                 )
     answer = stream.answer
     if not as_json:
-        out.print(answer.text, highlight=False, markup=False)
+        out.print(terminal_text(answer.text), highlight=False, markup=False)
         if answer.unsupported and answer.mode == "generated":
             err.print("[yellow]left out, not found in your notes:[/]")
             for sentence in answer.unsupported:
@@ -121,25 +122,29 @@ def ask(
     """Answer from your notes with the LLM, streaming, then list the sources."""
     a = make_assistant(notes, index, answer_mode=mode)
     try:
-        sync_index(a)
+        # the question and k are checked before anything is ingested
         stream = a.stream(
             question, k=k, sources=source, tags=tag, autostart=False if no_autostart else None, console=err
         )
+        sync_index(a)
         answer = stream_answer(stream, as_json)
     except RagError as e:
         fail(str(e))
     raise typer.Exit(report(answer, as_json))
 
 
+CHAT_COMMANDS = {"/sources": "everything the last answer retrieved", "/reset": "start over", "/quit": "leave"}
+
+
 @app.command()
 def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None, mode: AnswerModeOpt = None) -> None:
-    """A conversation in the terminal. /sources, /reset, /quit."""
+    """A conversation in the terminal. /sources, /reset, /quit; Ctrl-C cancels an answer."""
     a = make_assistant(notes, index, answer_mode=mode)
     history: list[dict] = []
     last: Answer | None = None
     out.print(
         "[dim]Ask about your notes. Each answer lists what it cited; /sources shows everything retrieved, "
-        "/reset starts over, /quit leaves.[/]"
+        "/reset starts over, /quit leaves; Ctrl-C cancels an answer.[/]"
     )
     while True:
         try:
@@ -154,23 +159,37 @@ def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None, mode: A
         if line == "/reset":
             history, last = [], None
             out.print("[dim]Conversation cleared.[/]")
-            continue
-        if line == "/sources":
-            if last:
-                print_sources(last)
-            else:
-                out.print("[dim]No answer yet.[/]")
-            continue
-        history.append({"role": "user", "content": line})
-        try:
-            sync_index(a)
-            last = stream_answer(a.stream_chat(history, k=k, console=err), as_json=False)
-        except RagError as e:
-            fail(str(e))
-        if not last.error:
-            history.append({"role": "assistant", "content": last.text})
-            print_sources(last, cited_only=True)  # the rest of what was retrieved: /sources
-            say_how_made(last)
+        elif line == "/sources" and last:
+            print_sources(last)
+        elif line == "/sources":
+            out.print("[dim]No answer yet.[/]")
+        elif line.startswith("/"):
+            # a mistyped command is not a question for the notes
+            listed = ", ".join(f"{name} ({what})" for name, what in CHAT_COMMANDS.items())
+            out.print(f"[yellow]unknown command {escape(line)}[/]; the commands: {listed}", highlight=False)
         else:
-            report(last, as_json=False)
-            history.pop()  # a failed turn is not part of the conversation
+            last = chat_turn(a, history, line, k) or last
+
+
+def chat_turn(a: Assistant, history: list[dict], line: str, k: int | None) -> Answer | None:
+    """One question and its answer, added to `history` as far as it was shown; None when Ctrl-C
+    cancelled it (the conversation goes on without it)."""
+    try:
+        stream = a.stream_chat([*history, {"role": "user", "content": line}], k=k, console=err)
+        sync_index(a)
+        answer = stream_answer(stream, as_json=False)
+    except KeyboardInterrupt:
+        err.print("[yellow]answer cancelled[/]")
+        return None
+    except RagError as e:
+        fail(str(e))
+    if answer.error:
+        report(answer, as_json=False)
+    else:
+        print_sources(answer, cited_only=True)  # the rest of what was retrieved: /sources
+        say_how_made(answer)
+    if answer.text:
+        # what was shown is what the user follows up on, even when it is the notes' own sentences
+        # because the LLM was down or a partial reply: without it "why does that help?" means nothing
+        history += [{"role": "user", "content": line}, {"role": "assistant", "content": answer.text}]
+    return answer

@@ -4,6 +4,7 @@ and progress bars."""
 from __future__ import annotations
 
 import json
+import re
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -89,21 +90,25 @@ def bar_updates(bar: Progress):
     return update
 
 
-def updated_line(stats) -> str:
+def updated_line(stats, skipped: bool = True) -> str:
     """The one line an automatic or watched ingest prints."""
-    line = f"index updated: {stats.summary()}"
-    if stats.skipped:
+    line = f"index {'updated' if stats.changed else 'unchanged'}: {stats.summary()}"
+    if skipped and stats.skipped:
         line += f"; skipped {', '.join(s.source for s in stats.skipped)} (`rag ingest` says why)"
     return line
 
 
 def sync_index(a: Assistant) -> None:
     """auto_ingest: a stale or missing index is brought up to date before it is used, with the usual bar
-    and one line on stderr; nothing is shown when it was current."""
+    and one line on stderr, then any warning (broken front matter: the ingest that read the note is the
+    only one to find it); nothing is shown when it was current."""
     with progress_bar() as bar:
         stats = a.ensure_index(progress=bar_updates(bar))
-    if stats is not None and stats.changed:
-        err.print(f"[cyan]{escape(updated_line(stats))}[/]", highlight=False)
+    if stats is None or not (stats.changed or stats.warnings):
+        return
+    err.print(f"[cyan]{escape(updated_line(stats))}[/]", highlight=False)
+    for warning in stats.warnings:
+        err.print(f"[yellow]warning[/] {escape(warning)}", highlight=False)
 
 
 def where(path: str, source: str, line: int) -> str:
@@ -115,3 +120,29 @@ def where(path: str, source: str, line: int) -> str:
 
 def print_json(data) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+
+
+# formulas in a terminal: LaTeX as Unicode ("softmax(QKᵀ/√(dₖ))"), since no terminal renders $…$
+# "$5 and $6" is money, not math: inline math neither starts nor ends with a space (as in pandoc)
+MATH = re.compile(r"\$\$(.+?)\$\$|\$(?!\s)([^$]+?)(?<!\s)\$|\\\[(.+?)\\\]|\\\((.+?)\\\)", re.DOTALL)
+SCRIPT = re.compile(r"([_^])(?:\{([^{}]*)\}|(\w))")
+SUPERSCRIPT = dict(zip("0123456789+-=()nTi", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻⁼⁽⁾ⁿᵀⁱ"))
+SUBSCRIPT = dict(zip("0123456789+-=()aeoxhklmnpstijruv", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ"))
+
+
+def terminal_text(text: str) -> str:
+    """Text for the terminal: each formula converted to Unicode, everything else as it is."""
+    return MATH.sub(lambda m: unicode_math(next(g for g in m.groups() if g is not None)), text)
+
+
+def unicode_math(latex: str) -> str:
+    from pylatexenc.latex2text import LatexNodes2Text
+
+    def script(m: re.Match) -> str:
+        chars = m.group(2) if m.group(2) is not None else m.group(3)
+        if re.search(r"\\[A-Za-z]+$", latex[: m.start()]):  # \max_a, \sum_i: the operator's own limits
+            return m.group(0)
+        table = SUPERSCRIPT if m.group(1) == "^" else SUBSCRIPT
+        return "".join(table[c] for c in chars) if all(c in table for c in chars) else m.group(0)
+
+    return LatexNodes2Text(math_mode="text").latex_to_text(SCRIPT.sub(script, latex)).strip()

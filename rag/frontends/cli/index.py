@@ -59,9 +59,13 @@ def ingest(
         if stats.rebuilt_because:
             err.print(f"[cyan]rebuilt:[/] {escape(stats.rebuilt_because)}")
         verb = "Indexed" if stats.changed else "Up to date:"
-        out.print(f"{verb} {stats.summary()} → {a.index_dir}")
-    if stats.files == 0:
-        raise typer.Exit(1)
+        if stats.files or stats.changed:  # "Up to date: 0 files" would read as success
+            out.print(f"{verb} {stats.summary()} → {a.index_dir}")
+    if not stats.files:  # nothing to answer from: an error
+        fail(
+            f"{a.notes_dir}: no notes in it (no .md, .txt or .pdf file that could be read); add notes there, or "
+            "give your notes folder: rag ingest PATH"
+        )
 
 
 @app.command()
@@ -142,26 +146,51 @@ def status(index: IndexOpt = None, notes: NotesOpt = None, as_json: JsonOpt = Fa
             "server",
             f"pid {running.pid} on {running.host}:{running.port} ({'answering' if answering else 'not answering'})",
         )
+    elif answering:
+        table.add_row("server", escape(f"answering at {url} (not started by `rag serve`)"))
     else:
+        left = a.server_leftovers()
         table.add_row(
-            "server", escape(f"answering at {url} (not started by `rag serve`)") if answering else "not running"
+            "server", escape(f"not running; {left} — `rag serve --stop` ends them") if left else "not running"
         )
     out.print(table)
 
 
+# chunks to embed before the watcher says so: about five seconds on two cores; less is done before a line helps
+LONG_EMBEDDING = 300
+
+
 def watcher_for(a: Assistant):
-    """Re-ingests as notes change, printing one line per ingest that changed the index."""
+    """Re-ingests as notes change, printing one line per ingest that changed the index, each file it
+    skipped or warned about (once), and for a long ingest (a big note) a line as embedding starts and
+    at each quarter."""
     import time
 
     from rag import NotesWatcher
 
     stamp = lambda: time.strftime("%H:%M:%S")
+    say = lambda text: out.print(f"{stamp()} {escape(text)}", highlight=False)
+    quarter = [0]
+
+    def progress(notes: list[str], stage: str, done: int, total: int) -> None:
+        if stage != "embedding" or total < LONG_EMBEDDING or done >= total:
+            return
+        if done == 0:
+            quarter[0] = 0
+            names = ", ".join(notes[:3]) + (f" and {len(notes) - 3} more" if len(notes) > 3 else "")
+            say(f"embedding {total} chunks{f' of {names}' if names else ''}…")
+        elif done * 4 // total > quarter[0]:
+            quarter[0] = done * 4 // total
+            say(f"embedding: {done}/{total} chunks")
+
     return NotesWatcher(
         a,
-        on_ingest=lambda stats: out.print(f"{stamp()} {escape(updated_line(stats))}", highlight=False),
+        on_ingest=lambda stats: say(updated_line(stats, skipped=False)),
         on_error=lambda message: err.print(
             f"{stamp()} [red]ingest failed:[/] {escape(message)} (still watching)", highlight=False
         ),
+        on_notice=lambda line: err.print(f"{stamp()} [yellow]{escape(line)}[/]", highlight=False),
+        on_progress=progress,
     )
 
 

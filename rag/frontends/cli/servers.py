@@ -3,7 +3,7 @@ connect to (`rag mcp`, `rag api`, `rag ui`)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,6 +12,9 @@ from rag.frontends.cli.app import app, model_app
 from rag.frontends.cli.console import IndexOpt, NotesOpt, err, fail, make_assistant, out
 from rag.frontends.cli.index import watcher_for
 
+if TYPE_CHECKING:
+    from rag import Assistant
+
 
 @app.command()
 def serve(
@@ -19,27 +22,41 @@ def serve(
     port: Annotated[int | None, typer.Option("--port")] = None,
     host: Annotated[str | None, typer.Option("--host", help="Bind address; 127.0.0.1 unless you mean it.")] = None,
     show_status: Annotated[bool, typer.Option("--status", help="Is it running?")] = False,
-    stop: Annotated[bool, typer.Option("--stop", help="Stop the server this tool started.")] = False,
+    stop: Annotated[
+        bool, typer.Option("--stop", help="Stop the server this tool started (found from its record without --port).")
+    ] = False,
 ) -> None:
     """Start vLLM's OpenAI-compatible server for the local model, wait until it is healthy, and leave it running."""
     a = make_assistant(llm_model=model, server_port=port, server_host=host)
-    if show_status:
-        state, answering = a.server_status()
-        if state is None:
-            out.print("not running")
-            raise typer.Exit(1)
-        health = "healthy" if answering else "not answering"
-        out.print(f"running: pid {state.pid}, {state.model} on {state.base_url} ({health}); log {state.log}")
-        return
-    if stop:
-        state = a.stop_server()
-        out.print(f"stopped pid {state.pid}" if state else "not running")
-        return
+    if show_status or stop:
+        try:
+            # without --port: the server is wherever `rag serve` recorded starting one
+            raise typer.Exit(serve_stop(a, port is None) if stop else serve_status(a, port is None))
+        except RagError as e:
+            fail(str(e))
     try:
         state = a.start_server(console=err)
     except RagError as e:
         fail(str(e))
     out.print(f"vLLM serving {state.model} at {state.base_url} (pid {state.pid}, log {state.log})")
+
+
+def serve_status(a: Assistant, any_port: bool) -> int:
+    state, answering = a.server_status(any_port)
+    if state is not None:
+        health = "healthy" if answering else "not answering"
+        out.print(f"running: pid {state.pid}, {state.model} on {state.base_url} ({health}); log {state.log}")
+        return 0
+    left = a.server_leftovers(any_port)
+    out.print(f"not running; {left} — `rag serve --stop` ends them" if left else "not running")
+    return 1
+
+
+def serve_stop(a: Assistant, any_port: bool) -> int:
+    left = a.server_leftovers(any_port)
+    state = a.stop_server(any_port)
+    out.print(f"stopped pid {state.pid}" if state else f"stopped {left}" if left else "not running")
+    return 0
 
 
 @app.command()
