@@ -48,6 +48,8 @@ if TYPE_CHECKING:
     from rag.settings import LOOPBACK, Settings, check_binding
     from rag.types import ANSWER_MODES, Answer, AnswerMode, AnswerStream, Chunk, Hit, Made, Source
 
+from rag import errors as _errors  # no dependencies; its __all__ is the list of what the API raises
+
 # Imported on first use (PEP 562): `import rag.frontends.cli` runs this file, and `rag --help` should not
 # pay for the whole API.
 _HOME = {
@@ -58,27 +60,7 @@ _HOME = {
     **dict.fromkeys(
         ["Answer", "AnswerMode", "ANSWER_MODES", "AnswerStream", "Chunk", "Hit", "Made", "Source"], "rag.types"
     ),
-    **dict.fromkeys(
-        [
-            "RagError",
-            "NotesFolderError",
-            "IndexProblem",
-            "IndexMissing",
-            "IndexCorrupt",
-            "IndexBusy",
-            "IndexWriteError",
-            "NoNotes",
-            "BadRequest",
-            "LLMUnavailable",
-            "LLMStreamError",
-            "ServerError",
-            "ModelPrepError",
-            "NoteRefused",
-            "InterviewError",
-            "UnsafeBinding",
-        ],
-        "rag.errors",
-    ),
+    **dict.fromkeys(_errors.__all__, "rag.errors"),
     "how_made": "rag.answer.compose",
     "plain_messages": "rag.answer.followup",
     **dict.fromkeys(["LEGEND", "SourceGroup", "group_sources", "mark"], "rag.answer.source_groups"),

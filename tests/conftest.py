@@ -70,6 +70,16 @@ def make_assistant(notes_dir, tmp_path):
     return make
 
 
+@pytest.fixture
+def cli_env(tmp_path):
+    # a dead LLM endpoint and no autostart: these tests are about the CLI, not the model
+    return {
+        "RAG_CACHE_DIR": str(tmp_path / "cache"),
+        "RAG_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
+        "RAG_LLM_AUTOSTART": "false",
+    }
+
+
 @pytest.fixture(scope="session")
 def vllm_settings(shipped_index) -> Settings:
     """One real vLLM server on loopback for the whole session (about a minute to start on 2 cores),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from rag.llm.vllm_server import free_port  # noqa: F401  (re-exported for the tests)
@@ -11,6 +14,13 @@ REPO = Path(__file__).resolve().parent.parent
 NOTES = REPO / "notes"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"  # Debian's, driven through Playwright's executable_path
+RAG = str(Path(sys.executable).parent / "rag")
+
+
+def rag(*args, env=None, input=None, timeout=300) -> subprocess.CompletedProcess:
+    """The `rag` console script, run as a user would."""
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([RAG, *args], capture_output=True, text=True, env=full_env, input=input, timeout=timeout)
 
 
 def write(folder: Path, name: str, content: str | bytes) -> Path:

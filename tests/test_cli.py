@@ -1,33 +1,12 @@
 """The `rag` console script, run as a user would."""
 
 import json
-import os
 import re
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-from helpers import free_port, write
+from helpers import free_port, rag, write
 
 pytestmark = pytest.mark.integration  # processes of their own
-
-RAG = str(Path(sys.executable).parent / "rag")
-
-
-def rag(*args, env=None, input=None, timeout=300):
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run([RAG, *args], capture_output=True, text=True, env=full_env, input=input, timeout=timeout)
-
-
-@pytest.fixture
-def cli_env(tmp_path):
-    # a dead LLM endpoint and no autostart: these tests are about the CLI, not the model
-    return {
-        "RAG_CACHE_DIR": str(tmp_path / "cache"),
-        "RAG_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
-        "RAG_LLM_AUTOSTART": "false",
-    }
 
 
 def test_help_on_every_command():

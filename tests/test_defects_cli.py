@@ -15,24 +15,17 @@ from pathlib import Path
 
 import pytest
 from fake_llm import FakeLLM
-from helpers import free_port, write
+from helpers import RAG, free_port, rag, write
 
 from rag import Assistant, LLMUnavailable, Settings
 from rag.errors import BadRequest, IndexWriteError, NoNotes, NotesFolderError, ServerError
 from rag.library.watch import NotesWatcher
 from rag.llm import vllm_server as server
 
-RAG = str(Path(sys.executable).parent / "rag")
 DROPOUT = "# Dropout\nDropout randomly zeroes activations during training.\n"
 ATTENTION = (
     "---\ntags: [transformers, nlp]\n---\n# Attention\nScaled dot-product attention divides by the root of d_k.\n"
 )
-
-
-def rag(*args, env, input=None, timeout=300):
-    return subprocess.run(
-        [RAG, *args], capture_output=True, text=True, env={**os.environ, **env}, input=input, timeout=timeout
-    )
 
 
 def one_line_error(result, *words: str) -> None:
@@ -41,15 +34,6 @@ def one_line_error(result, *words: str) -> None:
     assert result.returncode == 1, result.stderr
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     assert all(w in lines[0] for w in words), lines[0]
-
-
-@pytest.fixture
-def cli_env(tmp_path):
-    return {
-        "RAG_CACHE_DIR": str(tmp_path / "cache"),
-        "RAG_LLM_BASE_URL": f"http://127.0.0.1:{free_port()}/v1",
-        "RAG_LLM_AUTOSTART": "false",
-    }
 
 
 @pytest.fixture

@@ -5,12 +5,10 @@ import os
 import random
 import signal
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from helpers import NOTES, write
+from helpers import NOTES, RAG, write
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,7 +20,6 @@ from rag import Assistant
 from rag.answer.prompt import PromptTemplate
 from rag.types import Chunk, Hit
 
-RAG = str(Path(sys.executable).parent / "rag")
 # the characters Markdown and the text sections give meaning to, plus ordinary and odd text
 MARKUP = st.sampled_from(
     list("#*_`$[]!|-:>=<{}()\\~^\t ")

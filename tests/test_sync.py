@@ -5,11 +5,10 @@ import json
 import os
 import queue
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from helpers import NOTES, free_port, write
+from helpers import NOTES, RAG, free_port, write
 
 from ingest import store
 from ingest.store import current_generation
@@ -18,7 +17,6 @@ from rag.library.watch import NotesWatcher
 from rag.types import Source
 from ui.render import hit_cards, source_cards
 
-RAG = str(Path(sys.executable).parent / "rag")
 DROPOUT = "# Dropout\nDropout randomly zeroes activations during training.\n"
 KERNELS = "# Kernels\nA kernel computes an inner product in a feature space without mapping into it.\n"
 OKAPI = "# Dropout\nThe okapi schedule anneals the dropout rate by one quokka per epoch.\n"

@@ -4,18 +4,16 @@ library tab's search without pressing Ingest, and in an Obsidian vault the cards
 import os
 import queue
 import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
 
 import httpx
 import pytest
-from helpers import free_port, write
+from helpers import RAG, free_port, write
 
 pytestmark = pytest.mark.integration  # processes of their own
 
-RAG = str(Path(sys.executable).parent / "rag")
 DROPOUT = "# Dropout\nDropout randomly zeroes activations during training.\n"
 KERNELS = "# Kernels\nA kernel computes an inner product in a feature space without mapping into it.\n"
 OKAPI = "# Dropout\nThe okapi schedule anneals the dropout rate by one quokka per epoch.\n"

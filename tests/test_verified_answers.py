@@ -10,8 +10,7 @@ import re
 
 import pytest
 from fake_llm import FakeLLM
-from helpers import REPO
-from test_cli import cli_env, rag  # noqa: F401  (cli_env is a fixture)
+from helpers import REPO, rag
 
 from rag import Assistant
 from rag.answer.compose import NOT_COVERED, cut_to_last_sentence
@@ -376,7 +375,7 @@ def test_llm_down_in_verified_mode_answers_from_the_evidence(shipped):
 
 
 @pytest.fixture
-def ask(shipped_index, cli_env):  # noqa: F811  (cli_env is the fixture imported above)
+def ask(shipped_index, cli_env):
     def run(*args, llm: FakeLLM | None = None, input=None):
         env = {**cli_env, **({"RAG_LLM_BASE_URL": llm.base_url} if llm else {})}
         return rag(*args, "--index", str(shipped_index), env=env, input=input)
