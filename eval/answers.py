@@ -231,7 +231,7 @@ CONFIGURATIONS = {
     "verified": {"mode": "verified"},
     "extractive": {"mode": "extractive"},
     "raw": {"mode": "raw"},
-    "no-retrieval": {"mode": "raw", "k": 0},
+    "no-retrieval": {"mode": "closed-book"},
 }
 
 

@@ -17,6 +17,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from ingest.chunking import CHUNK_TOKENS, OVERLAP_TOKENS
 from ingest.embed import default_cache_dir
 from rag.errors import UnsafeBinding
+from rag.types import AnswerMode
 
 # the addresses a server may bind without a login or key: only this machine can reach them
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -76,10 +77,10 @@ class Settings(BaseSettings):
         True, description="raw mode: cite uncited sentences by word overlap with a block"
     )
     # answers (README, "Answers you can trust")
-    answer_mode: Literal["verified", "extractive", "raw"] = Field(
+    answer_mode: AnswerMode = Field(
         "verified",
         description="verified: evidence sentences to the LLM, every sentence it writes checked; extractive: "
-        "the evidence itself, no LLM; raw: whole passages, unchecked",
+        "the evidence itself, no LLM; raw: whole passages, unchecked; closed-book: the LLM alone, no notes",
     )
     evidence_units: int = Field(8, description="sentences of the retrieved passages given to the LLM as evidence")
     # Below abstain_below the notes do not cover the question: no LLM call. Up to

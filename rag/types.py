@@ -11,8 +11,9 @@ from ingest.chunking import Chunk
 __all__ = ["Chunk", "Hit", "Source", "Answer", "AnswerMode", "ANSWER_MODES", "Made", "AnswerStream"]
 
 # How to answer (the `answer_mode` setting, `--mode`): every sentence the LLM writes checked against the
-# notes; the notes' own sentences, no LLM; whole passages to the LLM, unchecked.
-AnswerMode = Literal["verified", "extractive", "raw"]
+# notes; the notes' own sentences, no LLM; whole passages to the LLM, unchecked; the LLM alone, no notes
+# (the baseline that shows what the notes add).
+AnswerMode = Literal["verified", "extractive", "raw", "closed-book"]
 ANSWER_MODES: tuple[str, ...] = get_args(AnswerMode)
 # How an answer was made: the LLM's (checked in verified mode), the notes' own sentences, or not at all.
 Made = Literal["generated", "extractive", "abstained"]

@@ -173,6 +173,20 @@ def test_streamed_answer_with_fake_llm_checks_citations(shipped):
     assert llm.requests[0]["stream"] is True
 
 
+def test_closed_book_asks_the_llm_without_any_notes(shipped):
+    # the baseline `rag eval answers` compares with: what the model says when retrieval gives it nothing
+    with FakeLLM("Batch normalization is a kind of regularisation [1].") as llm:
+        a = Assistant(
+            notes_dir=shipped.notes_dir, index_dir=shipped.index_dir, llm_base_url=llm.base_url, llm_autostart=False
+        )
+        answer = a.ask("What does batch normalization do?", mode="closed-book")
+        with_notes = a.ask("What does batch normalization do?", mode="raw")
+    assert answer.llm_used and answer.sources == [] and answer.invalid_citations == [1]
+    sent = llm.requests[0]["messages"][-1]["content"]
+    assert "normaliz" not in sent.lower().replace("batch normalization do?", "")  # no passage went with it
+    assert with_notes.sources and "normaliz" in llm.requests[1]["messages"][-1]["content"].lower().split("question:")[0]
+
+
 def test_llm_down_returns_passages_and_a_reason(shipped):
     answer = shipped.ask("What does batch normalization do?")
     assert not answer.llm_used

@@ -133,12 +133,12 @@ def answer(
 
     # 1. retrieve: the follow-up made standalone, so retrieval sees the topic's own words
     query = standalone_query(messages)
-    hits = parts.retrieve(query, k=k, sources=sources, tags=tags)
+    hits = [] if mode == "closed-book" else parts.retrieve(query, k=k, sources=sources, tags=tags)
     clock.lap("retrieve")
 
     # 2. evidence: the sentences of the passages that answer, and how well the notes cover the question
     evidence = None
-    if mode != "raw":
+    if mode in ("verified", "extractive"):
         evidence = parts.evidence(query, hits)
         clock.lap("evidence")
         # 3. decide: not covered, or no LLM wanted

@@ -47,7 +47,7 @@ AnswerModeOpt = Annotated[
     typer.Option(
         "--mode",
         help="verified (default: every sentence checked against the notes), extractive (the notes' own "
-        "sentences, no LLM) or raw (unchecked).",
+        "sentences, no LLM), raw (unchecked) or closed-book (the LLM alone, no notes).",
     ),
 ]
 
