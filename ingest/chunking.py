@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 from ingest.documents import Document
 from ingest.markdown import FENCE
+from ingest.ocr import IMAGE_HEADING
 from ingest.sections import Section, sections
 
 # Bumped whenever the same notes and settings would be cut differently: an index built by another
@@ -162,6 +163,8 @@ def _merge_small(pieces: list[_Piece], chunk_tokens: int) -> list[_Piece]:
         # a heading belongs over the text after it: appended to the end of its parent's last paragraph it
         # names that paragraph after the wrong topic
         related = related and _has_body(piece.text)
+        # an image's text stays apart, under its name, however short: a hit on it says which picture
+        related = related and not any(p.path and p.path[-1].startswith(IMAGE_HEADING) for p in (last, piece))
         if related and (last.tokens < small or piece.tokens < small) and last.tokens + piece.tokens <= chunk_tokens:
             # the larger part names the chunk: a parent's title line over a child's body is the child's
             path = max(last, piece, key=lambda p: p.tokens).path

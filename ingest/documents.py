@@ -19,6 +19,7 @@ import yaml
 from ingest.control_chars import strip_control
 from ingest.errors import NotesFolderError
 from ingest.markdown import clean_markdown
+from ingest.ocr import IMAGE_SUFFIXES, ImageReader, ImageText
 
 MARKDOWN = {".md", ".markdown"}
 TEXT = {".txt", ".text"}
@@ -39,6 +40,7 @@ class Document:
     metadata: dict = field(default_factory=dict)
     tags: list[str] = field(default_factory=list)
     warning: str | None = None  # read, but with something the user should fix
+    images: list[ImageText] = field(default_factory=list)  # text read from the images it embeds or holds
 
 
 @dataclass
@@ -74,7 +76,7 @@ def note_entries(notes_dir: Path) -> tuple[dict[str, os.DirEntry], list[Skipped]
     root = notes_dir.resolve()
     found: dict[str, os.DirEntry] = {}
     skipped: list[Skipped] = []
-    for parts, entry in _walk(notes_dir):
+    for parts, entry in walk_vault(notes_dir):
         rel = "/".join(parts)
         if entry.is_symlink():
             target = Path(entry.path).resolve()
@@ -90,14 +92,27 @@ def note_entries(notes_dir: Path) -> tuple[dict[str, os.DirEntry], list[Skipped]
         suffix = os.path.splitext(entry.name)[1]
         if suffix.lower() not in SUPPORTED:
             skipped.append(
-                Skipped(rel, f"unsupported file type {suffix or '(none)'}; skipped — only .md, .txt and .pdf are read")
+                Skipped(
+                    rel,
+                    f"unsupported file type {suffix or '(none)'}; skipped — only .md, .txt and .pdf are read, "
+                    "and images where a note embeds them",
+                )
             )
             continue
         found[rel] = entry
     return found, skipped
 
 
-def _walk(notes_dir: Path) -> list[tuple[tuple[str, ...], os.DirEntry]]:
+def image_files(notes_dir: Path) -> list[str]:
+    """Every image in the notes folder, by relative path: what a note's embed may name."""
+    return [
+        "/".join(parts)
+        for parts, entry in walk_vault(notes_dir)
+        if os.path.splitext(entry.name)[1].lower() in IMAGE_SUFFIXES and entry.is_file()
+    ]
+
+
+def walk_vault(notes_dir: Path) -> list[tuple[tuple[str, ...], os.DirEntry]]:
     """Everything under the folder but directories, by relative path parts, in path order. Hidden
     names (.obsidian/, .git/, editor swap files) are passed over, and symlinked folders not entered.
     os.scandir rather than Path.rglob: the staleness check runs this before every question, and
@@ -117,8 +132,9 @@ def _walk(notes_dir: Path) -> list[tuple[tuple[str, ...], os.DirEntry]]:
     return sorted(found, key=lambda item: item[0])
 
 
-def load_document(path: Path, source: str) -> Document:
-    """Raises `ValueError` with a user-facing reason when the file cannot be used at all."""
+def load_document(path: Path, source: str, images: ImageReader | None = None) -> Document:
+    """Raises `ValueError` with a user-facing reason when the file cannot be used at all. With `images`,
+    the text of the images a note embeds (or a PDF holds) is read too."""
     size = path.stat().st_size
     if size == 0:
         raise ValueError("empty file; skipped — add some text or delete it")
@@ -129,12 +145,12 @@ def load_document(path: Path, source: str) -> Document:
         )
     suffix = path.suffix.lower()
     if suffix in PDF:
-        return _load_pdf(path, source)
+        return _load_pdf(path, source, images)
     text, warning = read_text(path)
     if not text.strip():
         raise ValueError("file has only white space; skipped — add some text or delete it")
     if suffix in MARKDOWN:
-        doc = _load_markdown(text, source)
+        doc = _load_markdown(text, source, images)
         doc.warning = "; ".join(w for w in (warning, doc.warning) if w) or None
         return doc
     return Document(source=source, kind="text", title=Path(source).stem, lines=text.split("\n"), warning=warning)
@@ -162,7 +178,7 @@ def read_text(path: Path) -> tuple[str, str | None]:
     return strip_control(text.replace("\r\n", "\n").replace("\r", "\n")), warning
 
 
-def _load_markdown(text: str, source: str) -> Document:
+def _load_markdown(text: str, source: str, images: ImageReader | None = None) -> Document:
     stem = Path(source).stem
     meta: dict = {}
     warning = None
@@ -198,10 +214,11 @@ def _load_markdown(text: str, source: str) -> Document:
         metadata=meta,
         tags=list(dict.fromkeys(t.lstrip("#") for t in tags if t)),
         warning=warning,
+        images=[t for line, target in clean.embed_lines if images and (t := images.embed(target, source, line))],
     )
 
 
-def _load_pdf(path: Path, source: str) -> Document:
+def _load_pdf(path: Path, source: str, images: ImageReader | None = None) -> Document:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -212,16 +229,34 @@ def _load_pdf(path: Path, source: str) -> Document:
         raise ValueError(
             f"unreadable PDF ({type(e).__name__}: {e}); skipped — re-export it or convert it to text"
         ) from None
-    if not any(p.strip() for p in pages):
-        raise ValueError("PDF has no extractable text (scanned?); skipped — run OCR on it first")
     lines: list[str] = []
+    found: list[ImageText] = []
     for number, page in enumerate(pages, 1):
         # a page break is a section boundary the text splitter recognises
         lines.extend([f"PAGE {number}", ""] + page.split("\n") + [""])
+        if images:
+            # a page's images are read at its end: a scanned page is nothing but one
+            found.extend(_pdf_images(reader.pages[number - 1], number, len(lines) - 1, source, images))
+    if not any(p.strip() for p in pages) and not found:
+        fix = "install tesseract-ocr to read it" if images and images.missing else "run OCR on it first"
+        raise ValueError(f"PDF has no extractable text (scanned?); skipped — {fix}")
     meta = {}
     if reader.metadata and reader.metadata.title:
         meta["title"] = strip_control(str(reader.metadata.title))
-    return Document(source=source, kind="pdf", title=meta.get("title") or Path(source).stem, lines=lines, metadata=meta)
+    title = meta.get("title") or Path(source).stem
+    return Document(source=source, kind="pdf", title=title, lines=lines, metadata=meta, images=found)
+
+
+def _pdf_images(page, number: int, line: int, source: str, images: ImageReader) -> list[ImageText]:
+    from pypdf.errors import PdfReadError
+
+    try:
+        pictures = list(page.images)
+    except (PdfReadError, ValueError, KeyError, OSError, NotImplementedError) as e:
+        images.warnings.append(f"{source}: the images on page {number} could not be taken out ({e}); not read")
+        return []
+    texts = [(p.name, images.text(p.data, f"{source}: image {p.name} on page {number}")) for p in pictures]
+    return [ImageText(name=name, line=line, text=text) for name, text in texts if text]
 
 
 def _as_list(value) -> list[str]:

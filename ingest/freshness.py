@@ -6,7 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from ingest.documents import note_entries
-from ingest.pipeline import IngestOptions, rebuild_reason
+from ingest.ocr import ocr_level
+from ingest.pipeline import IngestOptions, images_changed, rebuild_reason
 from ingest.store import Manifest
 
 
@@ -16,6 +17,8 @@ def stale_reason(notes_dir: Path, manifest: Manifest | None, opts: IngestOptions
         return "no index yet"
     if reason := rebuild_reason(manifest, opts):
         return reason
+    if manifest.ocr < ocr_level(opts.ocr):
+        return "images in notes not read yet (Tesseract is installed now)"
     files, _ = note_entries(notes_dir)
     added = changed = 0
     for rel, entry in files.items():
@@ -26,7 +29,7 @@ def stale_reason(notes_dir: Path, manifest: Manifest | None, opts: IngestOptions
         entry = manifest.files.get(rel)
         if entry is None:
             added += 1
-        elif [entry.size, entry.mtime_ns] != seen:
+        elif [entry.size, entry.mtime_ns] != seen or images_changed(notes_dir, entry):
             changed += 1
     removed = len(manifest.files.keys() - files.keys())
     parts = [

@@ -29,6 +29,7 @@ class CleanMarkdown:
     lines: list[str]
     tags: list[str] = field(default_factory=list)
     embeds: list[str] = field(default_factory=list)
+    embed_lines: list[tuple[int, str]] = field(default_factory=list)  # (index into lines, target) of each
 
 
 def _wikilink_text(match: re.Match) -> str:
@@ -52,8 +53,9 @@ def clean_markdown(body: str) -> CleanMarkdown:
         if PANDOC_DIV.match(line):
             out.lines.append("")
             continue
-        out.embeds.extend(m.strip() for m in EMBED.findall(line))
-        out.embeds.extend(IMAGE.findall(line))
+        targets = [m.strip() for m in EMBED.findall(line)] + IMAGE.findall(line)
+        out.embeds.extend(targets)
+        out.embed_lines.extend((len(out.lines), target) for target in targets)
         line = EMBED.sub("", line)
         line = IMAGE.sub("", line)
         line = WIKILINK.sub(_wikilink_text, line)

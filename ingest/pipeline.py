@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 
 from ingest.chunking import CHUNK_TOKENS, CHUNKER_VERSION, OVERLAP_TOKENS, Chunk, chunk_document
-from ingest.documents import Skipped, file_digest, list_notes, load_document
+from ingest.documents import Document, Skipped, file_digest, image_files, list_notes, load_document
 from ingest.embed import Embedder
+from ingest.ocr import ImageReader, ocr_level
 from ingest.store import (
     FileEntry,
     IndexCorrupt,
@@ -72,6 +73,7 @@ class IngestOptions:
     hnsw_above: int = 50_000
     rebuild: bool = False
     lock_wait_seconds: float = 0.0
+    ocr: bool = True  # read the text of images notes embed and PDFs hold (ingest/ocr.py)
 
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -119,7 +121,9 @@ def ingest_notes(
             old, stats.rebuilt_because = None, f"the old index was unreadable ({e}); building a new one"
         stats.rebuilt_because = stats.rebuilt_because or rebuild_reason(old, opts)
         reuse = old if old is not None and stats.rebuilt_because is None else None
-        scan = _scan(files, reuse, embedder, opts, stats, report)
+        scan = Scan(notes_dir=notes_dir, images=_image_reader(notes_dir, index_dir, opts, report))
+        scan.ocr = ocr_level(opts.ocr)
+        _scan(scan, files, reuse, embedder, opts, stats, report)
         if reuse:
             stats.removed = len(set(reuse.files) - set(files))
 
@@ -129,8 +133,9 @@ def ingest_notes(
             # only the FAISS index is built anew from the stored vectors; nothing is embedded again
             stats.rebuilt_because = f"index type changed ({reuse.index_type} -> {index_type}); vectors reused"
         elif not stats.changed:
-            if reuse and (scan.entries != reuse.files or scan.unreadable != reuse.unreadable):
-                refresh_manifest(index_dir, dataclasses.replace(reuse, files=scan.entries, unreadable=scan.unreadable))
+            if reuse and (scan.entries, scan.unreadable, scan.ocr) != (reuse.files, reuse.unreadable, reuse.ocr):
+                refreshed = dataclasses.replace(reuse, files=scan.entries, unreadable=scan.unreadable, ocr=scan.ocr)
+                refresh_manifest(index_dir, refreshed)
             stats.chunks = sum(len(e.chunks) for e in scan.entries.values())
             stats.seconds = time.perf_counter() - started
             return stats
@@ -149,6 +154,7 @@ def ingest_notes(
             notes_dir=str(notes_dir.resolve()),
             chunker=CHUNKER_VERSION,
             unreadable=scan.unreadable,
+            ocr=scan.ocr,
         )
         report("writing", 0, 1)
         write_index(index_dir, manifest, all_chunks, all_vectors)
@@ -162,6 +168,9 @@ def ingest_notes(
 class Scan:
     """What reading the notes folder found: each file's entry, what to embed, what to keep."""
 
+    notes_dir: Path
+    images: ImageReader | None = None  # None: images are not read (`ocr = false`)
+    ocr: int = 0  # the OCR_VERSION images are read with now (0: not at all)
     entries: dict[str, FileEntry] = field(default_factory=dict)
     unreadable: dict[str, list[int]] = field(default_factory=dict)
     to_embed: list[Chunk] = field(default_factory=list)
@@ -172,26 +181,33 @@ class Scan:
         self.kept_ids.update(entry.chunks)
 
 
-def _scan(files: dict[str, Path], reuse, embedder: Embedder, opts: IngestOptions, stats: IngestStats, report) -> Scan:
+def _image_reader(notes_dir: Path, index_dir: Path, opts: IngestOptions, report: Progress) -> ImageReader | None:
+    if not opts.ocr:
+        return None
+    # the cache of what images say lives beside the index's generations, kept across them
+    return ImageReader(notes_dir, index_dir / "ocr", lambda: image_files(notes_dir), report)
+
+
+def _scan(scan: Scan, files: dict[str, Path], reuse, embedder: Embedder, opts: IngestOptions, stats, report) -> None:
     """Read and chunk every new or edited note; an unchanged one keeps its entry and chunks."""
-    scan = Scan()
     for n, (rel, path) in enumerate(files.items(), 1):
         report("reading", n, len(files))
         # stat before reading: an edit landing after the read then shows as a change next time
         st = path.stat()
         previous = reuse.files.get(rel) if reuse else None
-        if previous is not None and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns):
+        again = previous is not None and _read_again(previous, reuse, scan)
+        if previous is not None and (previous.size, previous.mtime_ns) == (st.st_size, st.st_mtime_ns) and not again:
             scan.keep(rel, previous)
             stats.unchanged += 1
             continue
         digest = file_digest(path)
-        if previous is not None and previous.sha256 == digest:
+        if previous is not None and previous.sha256 == digest and not again:
             # touched, not edited: only the recorded stat changes
             scan.keep(rel, dataclasses.replace(previous, size=st.st_size, mtime_ns=st.st_mtime_ns))
             stats.unchanged += 1
             continue
         try:
-            doc = load_document(path, rel)
+            doc = load_document(path, rel, scan.images)
         except ValueError as e:
             scan.unreadable[rel] = [st.st_size, st.st_mtime_ns]
             stats.skipped.append(Skipped(rel, str(e)))
@@ -203,21 +219,55 @@ def _scan(files: dict[str, Path], reuse, embedder: Embedder, opts: IngestOptions
         if doc.warning:
             stats.warnings.append(f"{rel}: {doc.warning}")
         chunks = chunk_document(doc, embedder.count_tokens, opts.chunk_tokens, opts.overlap_tokens)
-        scan.entries[rel] = FileEntry(
-            sha256=digest,
-            size=st.st_size,
-            mtime_ns=st.st_mtime_ns,
-            chunks=[c.id for c in chunks],
-            title=doc.title,
-            kind=doc.kind,
-            warning=doc.warning,
-        )
-        scan.to_embed.extend(chunks)
-        if previous is None:
-            stats.added += 1
-        else:
-            stats.updated += 1
-    return scan
+        entry = FileEntry(digest, st.st_size, [c.id for c in chunks], doc.title, doc.kind, doc.warning, st.st_mtime_ns)
+        _add(scan, rel, dataclasses.replace(entry, images=_image_stats(scan.notes_dir, doc)), chunks, previous, stats)
+    if scan.images:
+        stats.warnings.extend(scan.images.notices())
+    # an image a note shows is read with it, not an unsupported file passed over
+    shown = {image for entry in scan.entries.values() for image in entry.images}
+    stats.skipped = [s for s in stats.skipped if s.source not in shown]
+
+
+def _add(scan: Scan, rel: str, entry: FileEntry, chunks: list[Chunk], previous: FileEntry | None, stats) -> None:
+    scan.entries[rel] = entry
+    # a file read again unedited (for its images) keeps the vectors of the chunks it had: same text, same place
+    same = set(previous.chunks) if previous is not None and previous.sha256 == entry.sha256 else set()
+    reused = {c.id for c in chunks} & same
+    scan.kept_ids.update(reused)
+    scan.to_embed.extend(c for c in chunks if c.id not in reused)
+    if previous is None:
+        stats.added += 1
+    elif reused == set(previous.chunks) and len(chunks) == len(reused):
+        stats.unchanged += 1
+    else:
+        stats.updated += 1
+
+
+def _read_again(previous: FileEntry, reuse, scan: Scan) -> bool:
+    """An unedited note read again: images are read differently now (Tesseract installed, or turned
+    off), or an image it shows changed."""
+    return (previous.kind in ("markdown", "pdf") and reuse.ocr != scan.ocr) or images_changed(scan.notes_dir, previous)
+
+
+def images_changed(notes_dir: Path, entry: FileEntry) -> bool:
+    """Has an image whose text was indexed with this note changed or gone? A stat per image."""
+    for rel, seen in entry.images.items():
+        try:
+            st = (notes_dir / rel).stat()
+        except OSError:
+            return True
+        if [st.st_size, st.st_mtime_ns] != seen:
+            return True
+    return False
+
+
+def _image_stats(notes_dir: Path, doc: Document) -> dict[str, list[int]]:
+    stats = {}
+    for image in doc.images:
+        if image.file is not None:
+            st = (notes_dir / image.file).stat()
+            stats[image.file] = [st.st_size, st.st_mtime_ns]
+    return stats
 
 
 def _kept(index_dir: Path, reuse, kept_ids: set[str]) -> tuple[list[Chunk], np.ndarray]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ingest.documents import Document
 from ingest.markdown import FENCE
+from ingest.ocr import IMAGE_HEADING
 
 MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 # "5.2. KERNELS", "5.1.1. Mathematical Model", "1. ARTIFICIAL NEURAL NETWORK (ANN)"
@@ -61,7 +62,35 @@ def sections(doc: Document) -> list[Section]:
         out.append(_section(path, doc, line_no, starts[i + 1]))
     # A heading with nothing under it but sub-headings stays a (tiny) section of its own: chunking
     # merges it into what follows, so neither its words nor its line are lost.
-    return [s for piece in out for s in _split_definitions(piece) if any(line.strip() for line in s.lines)]
+    out = [s for piece in _with_images(out, doc) for s in _split_definitions(piece)]
+    return [s for s in out if any(line.strip() for line in s.lines)]
+
+
+def _with_images(out: list[Section], doc: Document) -> list[Section]:
+    """An image's text becomes a section of its own where the image sits, under the heading it sits
+    under plus its name ("Training > image: Pasted image 2024.png"): the text after the image stays
+    with its heading, and a hit on the picture says which picture it was."""
+    pending = sorted(doc.images, key=lambda image: image.line)
+    if not pending:
+        return out
+    result: list[Section] = []
+    for section in out:
+        begin = section.start
+        while pending and (at := doc.first_line + pending[0].line) <= section.end:
+            image = pending.pop(0)
+            result.append(Section(section.path, doc.lines[begin - doc.first_line : at - doc.first_line + 1], begin, at))
+            result.append(Section([*section.path, IMAGE_HEADING + image.name], [image.text], at, at))
+            begin = at + 1
+        if begin <= section.end:
+            result.append(
+                Section(
+                    section.path,
+                    doc.lines[begin - doc.first_line : section.end - doc.first_line + 1],
+                    begin,
+                    section.end,
+                )
+            )
+    return result
 
 
 def _same(heading: str, title: str) -> bool:

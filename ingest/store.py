@@ -45,6 +45,8 @@ class FileEntry:
     # with the size, what the staleness check compares: a file whose stat is unchanged is not read again.
     # None in manifests from before the check; such a file is hashed once and its mtime recorded.
     mtime_ns: int | None = None
+    # the images whose text was indexed with the note, by path: [size, mtime_ns]; a change re-reads the note
+    images: dict[str, list[int]] = field(default_factory=dict)
 
 
 @dataclass
@@ -62,6 +64,8 @@ class Manifest:
     chunker: int = 1  # CHUNKER_VERSION that cut these chunks; manifests from before it had version 1
     # files that could not be read, by [size, mtime_ns] when last tried: not stale until they change again
     unreadable: dict[str, list[int]] = field(default_factory=dict)
+    # the OCR_VERSION images were read with (0: not read, Tesseract missing, or from before images were)
+    ocr: int = 0
 
     @classmethod
     def from_json(cls, data: dict) -> Manifest:

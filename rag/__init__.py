@@ -41,8 +41,10 @@ if TYPE_CHECKING:
         ServerError,
         UnsafeBinding,
     )
-    from rag.interview.session import DIFFICULTIES, MODES, Feedback, InterviewSession
+    from rag.interview.session import DIFFICULTIES, MARKS, MODES, UNSURE, Feedback, InterviewSession
     from rag.library.links import location, note_url
+    from rag.library.related import Related, RelatedNote
+    from rag.library.scope import Scopes
     from rag.library.watch import NotesWatcher
     from rag.llm.vllm_server import ServerState
     from rag.settings import LOOPBACK, Settings, check_binding
@@ -64,9 +66,13 @@ _HOME = {
     "how_made": "rag.answer.compose",
     "plain_messages": "rag.answer.followup",
     **dict.fromkeys(["LEGEND", "SourceGroup", "group_sources", "mark"], "rag.answer.source_groups"),
-    **dict.fromkeys(["DIFFICULTIES", "MODES", "Feedback", "InterviewSession"], "rag.interview.session"),
+    **dict.fromkeys(
+        ["DIFFICULTIES", "MARKS", "MODES", "UNSURE", "Feedback", "InterviewSession"], "rag.interview.session"
+    ),
     **dict.fromkeys(["location", "note_url"], "rag.library.links"),
     "NotesWatcher": "rag.library.watch",
+    **dict.fromkeys(["Related", "RelatedNote"], "rag.library.related"),
+    "Scopes": "rag.library.scope",
     "ServerState": "rag.llm.vllm_server",
     "strip_control": "ingest.control_chars",
 }

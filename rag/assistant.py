@@ -31,8 +31,11 @@ MAX_K = 50
 
 if TYPE_CHECKING:
     from rag.interview.anki import AnkiExport
+    from rag.interview.grading import Feedback
     from rag.interview.session import InterviewSession
     from rag.library.note_files import NoteText
+    from rag.library.related import NoteGraph, Related
+    from rag.library.scope import Scopes
     from rag.llm.vllm_server import Leftovers, ServerState
 
 
@@ -54,6 +57,7 @@ class Assistant:
         self._idf: tuple[Path, dict[str, float]] | None = None  # per index generation
         self._syncing = threading.Lock()  # one automatic ingest at a time from this object's threads
         self._manifest_seen: tuple = (None, None)  # ((generation, manifest mtime), Manifest)
+        self._graph: NoteGraph | None = None  # links and note vectors of one index generation (`related`)
 
     @property
     def notes_dir(self) -> Path:
@@ -79,6 +83,7 @@ class Assistant:
             hnsw_above=s.hnsw_above,
             rebuild=rebuild,
             lock_wait_seconds=lock_wait_seconds,
+            ocr=s.ocr,
         )
 
     def ingest(
@@ -333,16 +338,38 @@ class Assistant:
         )
 
     # ---- mock interviews -----------------------------------------------------------------------
-    def interview(self, topic: str | None = None, n: int = 5, resume: str | None = None, **options) -> InterviewSession:
-        """A mock interview over the notes, or the saved session `resume` names. Options: mode
-        ("concepts" | "company"), difficulty ("easy" | "medium" | "hard"), phrasing ("auto": the LLM if
-        one is up; "llm": start it if needed; "template"), seed."""
+    def interview(
+        self,
+        topic: str | None = None,
+        n: int = 5,
+        resume: str | None = None,
+        sources: list[str] | None = None,
+        tags: list[str] | None = None,
+        **options,
+    ) -> InterviewSession:
+        """A mock interview over the notes, or the saved session `resume` names. `sources` and `tags`
+        limit it as they limit `retrieve`. Options: mode ("concepts" | "company"), difficulty ("easy" |
+        "medium" | "hard"), phrasing ("auto": the LLM if one is up; "llm": start it if needed;
+        "template"), seed."""
         from rag.interview.session import InterviewSession
+        from rag.library.scope import start_in_scope
 
         self.ensure_index()
         if resume:
             return InterviewSession.load(self, resume)
+        if sources or tags:
+            return start_in_scope(self, sources, tags, topic=topic, n=n, **options)
         return InterviewSession.start(self, topic=topic, n=n, **options)
+
+    def grade(self, question: str, answer: str, source: str | None = None, heading: str | None = None) -> Feedback:
+        """Grade an answer to any question against the notes, as an interview answer is graded: against
+        the section under `heading` (in the note `source`, if given), or else the section retrieval finds
+        for the question (the feedback's first notice names it). An empty question or answer, or a
+        source or heading that names nothing, is a BadRequest."""
+        from rag.interview.check import grade_free
+
+        self.ensure_index()
+        return grade_free(self, question, answer, source, heading)
 
     def export_anki(self, path: str | Path, topic: str | None = None) -> AnkiExport:
         """The interview's concepts (of `topic`, or all) as an Anki deck; re-exporting updates the cards."""
@@ -368,6 +395,27 @@ class Assistant:
         from rag.library.note_files import read_note
 
         return read_note(self.notes_dir, path, heading)
+
+    # ---- scope and related notes ------------------------------------------------------------------
+    def scopes(self) -> Scopes:
+        """The notes, folders and tags a question or an interview can be limited to (`sources`, `tags`)."""
+        from rag.library.scope import scopes
+
+        self.ensure_index()
+        return scopes(self.index)
+
+    def related(self, note: str, k: int = 5) -> Related:
+        """What `note` (named as `sources` are) links to and embeds, what links to it, and the `k` other
+        notes closest to it in meaning, each with its reason."""
+        from rag.library.related import NoteGraph, one_note
+
+        if not 1 <= k <= MAX_K:
+            raise BadRequest(f"k = {k} notes is out of range; ask for 1 to {MAX_K}")
+        self.ensure_index()
+        data = self.index
+        if self._graph is None or self._graph.data.path != data.path:
+            self._graph = NoteGraph(data, self.index_dir)
+        return self._graph.related(one_note(data, note), k)
 
     def status(self) -> dict:
         manifest = read_manifest(self.index_dir)

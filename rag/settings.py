@@ -49,6 +49,7 @@ class Settings(BaseSettings):
     auto_ingest: bool = Field(
         True, description="retrieve, ask, chat, interview and the UI bring a stale index up to date first"
     )
+    ocr: bool = Field(True, description="read the text of images notes embed and of PDF pages (Tesseract OCR)")
 
     # retrieval
     top_k: int = 5

@@ -14,6 +14,13 @@ if [[ ",$extras," == *",dev,"* ]] && [ ! -x /usr/bin/chromium ]; then
   sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
   $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq chromium >/dev/null
 fi
+# Images in notes and scanned PDFs are read with Tesseract OCR (ingest/ocr.py), a system package; without
+# it everything else still works and an ingest says the images were not read.
+if [ ! -x /usr/bin/tesseract ] && command -v apt-get >/dev/null; then
+  echo "bootstrap: installing Debian's tesseract-ocr to read images in notes" >&2
+  sudo_=""; [ "$(id -u)" = 0 ] || sudo_="sudo"
+  $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq tesseract-ocr tesseract-ocr-eng >/dev/null
+fi
 want=$(cat pyproject.toml scripts/bootstrap.sh | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
   exit 0

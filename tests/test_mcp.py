@@ -20,7 +20,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client
 
 pytestmark = pytest.mark.integration  # processes of their own
 
-TOOLS = {"search_notes", "read_note", "list_notes", "ask_notes", "quiz", "grade_answer"}
+TOOLS = {"search_notes", "read_note", "list_notes", "ask_notes", "quiz", "grade_answer", "related_notes"}
 
 
 @pytest.fixture

@@ -12,16 +12,21 @@ import gradio as gr
 from rag import (
     DIFFICULTIES,
     LOOPBACK,
+    MARKS,
     MODES,
     Answer,
     Assistant,
+    BadRequest,
     IndexProblem,
     InterviewError,
     RagError,
     UnsafeBinding,
     check_binding,
     how_made,
+    plain_messages,
 )
+from ui.interview_view import feedback_history, to_mark, transcript_file
+from ui.related_view import related_card
 from ui.render import CSS, LATEX_DELIMITERS, chat_text, feedback_card, hit_cards, note_view, source_cards
 from ui.uploads import ALLOWED, UPLOAD_TRANSPORT_FACTOR, UploadRefused, save_upload
 
@@ -118,46 +123,92 @@ class App:
             return self._variants[key]
 
     # ---- chat ----------------------------------------------------------------------------------
-    def respond(self, message: str, history: list[dict], k: int, endpoint: str, temperature: float):
-        """Yields (chat, cards, notice) as the answer streams."""
+    def respond(
+        self,
+        message: str,
+        history: list[dict],
+        k: int,
+        endpoint: str,
+        temperature: float,
+        place: str = "",
+        tag: str = "",
+    ):
+        """Yields (chat, cards, notice) as the answer streams; `place` (a note or folder) and `tag`, when
+        chosen, limit the notes it draws on."""
+        for chat, cards, notice, _ in self._turn(message, history, k, endpoint, temperature, place, tag):
+            yield chat, cards, notice
+
+    def _turn(self, message: str, history: list[dict], k: int, endpoint: str, temperature: float, place: str, tag: str):
+        """`respond`'s steps, each with the checked Answer once there is one (None until then)."""
         message = (message or "").strip()
         if not message:
-            yield history, gr.skip(), gr.skip()
+            yield history, gr.skip(), gr.skip(), None
             return
         a = self.assistant_for(endpoint, temperature)
         history = [*history, {"role": "user", "content": message}, {"role": "assistant", "content": "…"}]
         notice = ""
         if a.settings.llm_autostart and not a.llm.is_up():
             notice = "Starting the local model (about a minute on a CPU); it stays up for the next question."
-        yield history, "", notice
+        yield history, "", notice, None
         text = ""
         try:
             updated = a.ensure_index()  # notes edited since the last ingest are answered from
             a.index  # noqa: B018 - a missing or damaged index is said here, not as a stack trace
         except IndexProblem as e:
             history[-1] = {"role": "assistant", "content": "No index to answer from yet."}
-            yield history, "", f"**{escape(str(e))}** — open the Library tab and press *Ingest*."
+            yield history, "", f"**{escape(str(e))}** — open the Library tab and press *Ingest*.", None
             return
         if updated is not None and updated.changed:
-            yield history, gr.skip(), f"Index updated first: {updated.summary()}"
-        stream = a.stream_chat([{"role": m["role"], "content": m["content"]} for m in history[:-1]], k=int(k))
-        for piece in stream:
-            text += piece
-            history[-1] = {"role": "assistant", "content": chat_text(text) + DRAFT}
-            yield history, gr.skip(), gr.skip()
-        answer = stream.answer
+            yield history, gr.skip(), f"Index updated first: {updated.summary()}", None
+        scope = {"sources": [place] if place else None, "tags": [tag] if tag else None}
+        stream = a.stream_chat([{"role": m["role"], "content": m["content"]} for m in history[:-1]], k=int(k), **scope)
+        try:
+            for piece in stream:
+                text += piece
+                history[-1] = {"role": "assistant", "content": chat_text(text) + DRAFT}
+                yield history, gr.skip(), gr.skip(), None
+            answer = stream.answer
+        except BadRequest as e:  # a note or tag chosen before it was renamed or deleted
+            history[-1] = {"role": "assistant", "content": "Not asked: the scope names nothing now."}
+            yield history, "", f"**{escape(str(e))}**", None
+            return
         history[-1] = {"role": "assistant", "content": chat_text(answer.text)}
-        yield history, source_cards(answer.sources), self._notice(answer)
+        yield history, source_cards(answer.sources), self._notice(answer), answer
 
-    def chat_turn(self, message: str, history: list[dict], k: int, endpoint: str, temperature: float):
-        """`respond` for the page, which also gets (question box, Ask): the question leaves the box as it
-        is taken and Ask is off until the answer has been checked (it comes back on in the next step).
-        What is typed meanwhile stays in the box; a question sent meanwhile is asked next (the event's
-        trigger_mode), instead of being dropped."""
+    def chat_turn(
+        self, message: str, history: list[dict], k: int, endpoint: str, temperature: float, place: str, tag: str
+    ):
+        """`respond` for the page, which also gets (question box, Ask, related notes): the question leaves
+        the box as it is taken and Ask is off until the answer has been checked (it comes back on in the
+        next step). What is typed meanwhile stays in the box; a question sent meanwhile is asked next (the
+        event's trigger_mode), instead of being dropped."""
         taken = ""
-        for chat, cards, notice in self.respond(message, history, k, endpoint, temperature):
-            yield chat, cards, notice, taken, gr.update(interactive=not (message or "").strip())
+        for chat, cards, notice, answer in self._turn(message, history, k, endpoint, temperature, place, tag):
+            related = self.related_panel(answer) if answer is not None else gr.skip()
+            yield chat, cards, notice, taken, gr.update(interactive=not (message or "").strip()), related
             taken = gr.skip()
+
+    def related_panel(self, answer: Answer) -> str:
+        """The notes related to the note the answer cites first (or its first source)."""
+        shown = [s.source for s in answer.sources if s.cited] or [s.source for s in answer.sources]
+        if not shown:
+            return ""
+        try:
+            return related_card(self.base.related(shown[0]))
+        except RagError as e:
+            return f"<p>{escape(str(e))}</p>"
+
+    def scope_choices(self):
+        """(note or folder, tag) pickers filled from the library; only "all" while there is no index."""
+        try:
+            found = self.base.scopes()
+            places, tags = [*found.folders, *found.notes], found.tags
+        except RagError:
+            places, tags = [], []
+        return (
+            gr.update(choices=[("all notes", ""), *((p, p) for p in places)]),
+            gr.update(choices=[("any tag", ""), *((f"#{t}", t) for t in tags)]),
+        )
 
     @staticmethod
     def _notice(answer: Answer) -> str:
@@ -188,12 +239,17 @@ class App:
         return "\n\n".join(lines)
 
     # ---- interview -----------------------------------------------------------------------------
-    def start_interview(self, topic: str, mode: str, n: int, difficulty: str):
+    def start_interview(self, topic: str, mode: str, n: int, difficulty: str, place: str = "", tag: str = ""):
         try:
             session = self.base.interview(
-                topic=topic.strip() or None, n=int(n), mode=mode, difficulty=None if difficulty == "any" else difficulty
+                topic=topic.strip() or None,
+                n=int(n),
+                mode=mode,
+                difficulty=None if difficulty == "any" else difficulty,
+                sources=[place] if place else None,
+                tags=[tag] if tag else None,
             )
-        except InterviewError as e:
+        except (InterviewError, BadRequest) as e:
             return (
                 None,
                 f"**{escape(str(e))}**",
@@ -202,8 +258,17 @@ class App:
                 "",
                 gr.update(value=None, visible=False),
                 gr.update(interactive=False),
+                *self._marks(None),
             )
-        return (session, *self._ask(session), "", "", gr.update(value=None, visible=False), gr.update(interactive=True))
+        return (
+            session,
+            *self._ask(session),
+            "",
+            "",
+            gr.update(value=None, visible=False),
+            gr.update(interactive=True),
+            *self._marks(None),
+        )
 
     def _ask(self, session) -> tuple[str, str]:
         q = session.next_question()
@@ -214,9 +279,9 @@ class App:
                 "session* begins a new one.",
             )
         return (
-            f"### Q{q.number}. {escape(q.text)}\n\n*{escape(q.kind)}, {escape(q.difficulty)} · "
+            f"### {q.label}. {escape(q.text)}\n\n*{escape(q.kind)}, {escape(q.difficulty)} · "
             f"{escape(q.source)} › {escape(q.topic)}*",
-            f"Question {q.number} of {len(session.plan)}",
+            f"{'A follow-up to question' if q.follow_up else 'Question'} {q.number} of {len(session.plan)}",
         )
 
     def answer_interview(self, session, answer: str):
@@ -236,22 +301,55 @@ class App:
                 gr.skip(),
                 gr.skip(),
                 gr.update(interactive=False),
+                gr.skip(),
+                gr.skip(),
             )
-        fb = session.answer(answer or "")
+        session.answer(answer or "")
         question, progress = self._ask(session)
         summary = self._summary(session) if session.done else ""
-        transcript = session.export_markdown() if session.done else None
-        shown = gr.update(value=transcript and str(transcript), visible=transcript is not None)
+        transcript = transcript_file(session) if session.done else None
         return (
             session,
             question,
             progress,
-            feedback_card(fb),
+            feedback_history(session),
             "",
             summary,
-            shown,
+            gr.update(value=transcript, visible=transcript is not None),
             gr.update(interactive=not session.done),
+            *self._marks(session),
         )
+
+    @staticmethod
+    def _marks(session) -> tuple:
+        """(the prompt, its row of Again/Hard/Good/Easy): shown while the last answer awaits a mark."""
+        prompt = to_mark(session) if session is not None else ""
+        return prompt, gr.update(visible=bool(prompt))
+
+    def mark_answer(self, session, mark: str):
+        """(feedback, summary, transcript, prompt, row): the last answer marked, its box moved."""
+        if session is None or not to_mark(session):
+            return gr.skip(), gr.skip(), gr.skip(), *self._marks(session)
+        session.mark(mark)
+        done = session.done
+        transcript = gr.update(value=transcript_file(session)) if done else gr.skip()
+        return (
+            feedback_history(session),
+            self._summary(session) if done else gr.skip(),
+            transcript,
+            *self._marks(session),
+        )
+
+    def check_answer(self, history: list[dict], answer: str) -> str:
+        """The chat's "Check my answer": the user's own answer to the last question asked, graded."""
+        asked = [m["content"] for m in plain_messages(history or []) if m["role"] == "user" and m["content"].strip()]
+        if not asked:
+            return "<p>Ask a question first: your answer is graded against it.</p>"
+        try:
+            fb = self.base.grade(asked[-1], answer or "")
+        except RagError as e:
+            return f"<p>{escape(str(e))}</p>"
+        return feedback_card(fb, f"Your answer to: {asked[-1]}", answer)
 
     def export_anki(self, topic: str):
         """The concepts of the topic (or all) as an .apkg to download; importing it again updates the cards."""
@@ -270,7 +368,13 @@ class App:
     def _summary(session) -> str:
         s = session.summary()
         rows = "\n".join(f"| {escape(t)} | {v}/10 |" for t, v in sorted(s.per_topic.items(), key=lambda kv: kv[1]))
-        weak = f"\n\nWeak topics come back next session: {escape('; '.join(s.weak_topics))}" if s.weak_topics else ""
+        below = session.assistant.settings.interview_pass_score
+        weak = (
+            f"\n\n{s.weak_answers} weak answer{'s' * (s.weak_answers != 1)} (below {below:g}, or marked Again or "
+            f"Hard). Weak topics come back next session: {escape('; '.join(s.weak_topics))}"
+            if s.weak_topics
+            else ""
+        )
         return (
             f"### Session summary\nMean {s.mean_score}/10 over {s.answered} answers.\n\n| topic | score "
             f"|\n|---|---|\n{rows}{weak}"
@@ -408,14 +512,14 @@ class App:
             gr.Markdown("## notes-rag — answers from your own ML notes")
             loading = gr.Markdown(LOADING, elem_id="loading")
             demo.load(self.loading, None, loading)
-            self._chat_tab()
-            self._interview_tab()
+            pickers = [*self._chat_tab(), *self._interview_tab()]
+            demo.load(lambda: 2 * self.scope_choices(), None, pickers)  # the library as it is when the page opens
             self._library_tab(demo)
             self._evaluation_tab()
         # questions queue instead of failing; vLLM batches the ones that run together
         return demo.queue(default_concurrency_limit=self.base.settings.ui_concurrency)
 
-    def _chat_tab(self) -> None:
+    def _chat_tab(self) -> tuple[gr.Dropdown, gr.Dropdown]:
         s = self.base.settings
         with gr.Tab("Chat"):
             chatbot = gr.Chatbot(
@@ -437,9 +541,18 @@ class App:
                     elem_id="question",
                 )
                 send = gr.Button("Ask", variant="primary", scale=1, elem_id="ask")
-            new = gr.Button("New conversation", size="sm")
-            cards = gr.HTML(elem_id="sources", js_on_load=OPEN_NOTE_JS)
+            with gr.Row():
+                place, tag = self._scope_pickers("chat")
+                new = gr.Button("New conversation", size="sm")
+            with gr.Row():
+                cards = gr.HTML(elem_id="sources", js_on_load=OPEN_NOTE_JS, scale=3)
+                related = gr.HTML(elem_id="related", scale=1)
             self._note_viewer("chat", cards)
+            with gr.Accordion("Check my answer to the last question", open=False, elem_id="chat-check"):
+                own = gr.Textbox(label="your answer", lines=3, elem_id="chat-own-answer")
+                check = gr.Button("Check my answer", size="sm", elem_id="chat-check-button")
+                checked = gr.HTML(elem_id="chat-check-result", js_on_load=OPEN_NOTE_JS)
+            check.click(self.check_answer, [chatbot, own], checked)
             with gr.Accordion("Settings", open=False):
                 k = gr.Slider(1, 10, value=s.top_k, step=1, label="passages (top-k)")
                 endpoint = gr.Textbox(
@@ -455,14 +568,22 @@ class App:
             gr.on(
                 [send.click, question.submit],
                 self.chat_turn,
-                [question, chatbot, k, endpoint, temperature],
-                [chatbot, cards, notice, question, send],
+                [question, chatbot, k, endpoint, temperature, place, tag],
+                [chatbot, cards, notice, question, send, related],
                 api_name="respond",
                 show_progress_on=chatbot,
                 trigger_mode="always_last",  # a question sent while one is answered runs next
             ).then(lambda: gr.update(interactive=True), None, send)
-            new.click(lambda: ([], "", ""), None, [chatbot, cards, notice])
-            chatbot.clear(lambda: ("", ""), None, [cards, notice])  # the toolbar's trash icon
+            new.click(lambda: ([], "", "", ""), None, [chatbot, cards, notice, related])
+            chatbot.clear(lambda: ("", "", ""), None, [cards, notice, related])  # the toolbar's trash icon
+        return place, tag
+
+    @staticmethod
+    def _scope_pickers(tab: str) -> tuple[gr.Dropdown, gr.Dropdown]:
+        """A note or folder and a tag to stay within; their choices come from the library on page load."""
+        place = gr.Dropdown([("all notes", "")], value="", label="only this note or folder", elem_id=f"{tab}-place")
+        tag = gr.Dropdown([("any tag", "")], value="", label="only notes tagged", elem_id=f"{tab}-tag")
+        return place, tag
 
     def _note_viewer(self, tab: str, cards: gr.HTML) -> None:
         """Under `cards`: the note whose file name was clicked in one of them, and a button to close it."""
@@ -471,7 +592,7 @@ class App:
         cards.click(self.open_note, None, [view, close])
         close.click(lambda: (gr.update(visible=False), gr.update(visible=False)), None, [view, close])
 
-    def _interview_tab(self) -> None:
+    def _interview_tab(self) -> tuple[gr.Dropdown, gr.Dropdown]:
         with gr.Tab("Interview"):
             session = gr.State(None)
             with gr.Row():
@@ -479,11 +600,16 @@ class App:
                 mode = gr.Radio(list(MODES), value="concepts", label="mode")
                 n = gr.Slider(1, 10, value=5, step=1, label="questions", elem_id="iv-n")
                 difficulty = gr.Dropdown(["any", *DIFFICULTIES], value="any", label="difficulty")
+            with gr.Row():
+                place, tag = self._scope_pickers("iv")
             start = gr.Button("Start session", variant="primary", elem_id="iv-start")
             progress_md = gr.Markdown(elem_id="iv-progress")
             question_md = gr.Markdown(elem_id="iv-question")
             answer = gr.Textbox(label="your answer (Ctrl+Enter submits it)", lines=4, elem_id="iv-answer")
             submit = gr.Button("Submit answer", interactive=False, elem_id="iv-submit")
+            with gr.Row(visible=False, elem_id="iv-marks") as marks:
+                mark_md = gr.Markdown(elem_id="iv-mark-prompt")
+                mark_buttons = {m: gr.Button(m.capitalize(), size="sm", elem_id=f"iv-mark-{m}") for m in MARKS}
             feedback = gr.HTML(elem_id="iv-feedback", js_on_load=OPEN_NOTE_JS)
             self._note_viewer("interview", feedback)
             summary = gr.Markdown(elem_id="iv-summary")
@@ -495,14 +621,21 @@ class App:
             anki.click(self.export_anki, [topic], [anki_md, anki_file])
             start.click(
                 self.start_interview,
-                [topic, mode, n, difficulty],
-                [session, question_md, progress_md, feedback, summary, transcript, submit],
+                [topic, mode, n, difficulty, place, tag],
+                [session, question_md, progress_md, feedback, summary, transcript, submit, mark_md, marks],
             )
             submit.click(
                 self.answer_interview,
                 [session, answer],
-                [session, question_md, progress_md, feedback, answer, summary, transcript, submit],
+                [session, question_md, progress_md, feedback, answer, summary, transcript, submit, mark_md, marks],
             )
+            for m, button in mark_buttons.items():
+                button.click(
+                    lambda current, m=m: self.mark_answer(current, m),
+                    [session],
+                    [feedback, summary, transcript, mark_md, marks],
+                )
+        return place, tag
 
     def _library_tab(self, demo: gr.Blocks) -> None:
         s = self.base.settings

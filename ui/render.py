@@ -32,6 +32,7 @@ CSS = (
 .card .md p { margin: 0.2em 0; } .card .md.whole { font-size: 0.9em; max-height: 24em; overflow: auto; }
 .legend { color: #57606a; font-size: 0.85em; margin-left: 0.5em; }
 .covered { color: #1a7f37; } .missed { color: #cf222e; }
+.feedback .fb-notice { color: #7d4e00; font-size: 0.9em; margin: 4px 0; }
 #lib-result:has(.progress-level), #ev-result:has(.progress-level) { min-height: 4em; } /* else the bar is clipped */
 .card .md div.math { max-width: 100%; overflow-x: auto; overflow-y: hidden; }
 .card .md span.math { display: inline-block; max-width: 100%; overflow-x: auto; vertical-align: middle; }
@@ -136,11 +137,27 @@ def note_view(note, line: int, end: int, path: str) -> str:
     )
 
 
-def feedback_card(fb) -> str:
+def feedback_card(fb, title: str = "", answer: str | None = None, mark: str | None = None) -> str:
+    """A graded answer: `title` says what it answers ("Q2: What is dropout?"), so a card read under the
+    next question is never taken for that one's."""
     verdict = "" if fb.verdict == "graded" else f" ({escape(fb.verdict.replace('_', ' '))})"
+    marked = f" · you marked it {escape(mark.capitalize())}" if mark else ""
+    head = f'<div class="where fb-question">{escape(title)}</div>' if title else ""
+    said = (
+        f'<div class="fb-answer"><b>Your answer:</b> {escape(answer.strip() or "(empty)")}</div>'
+        if answer is not None
+        else ""
+    )
     points = "".join(f'<li class="covered">✓ {escape(k.text)} <i>— {escape(k.cite)}</i></li>' for k in fb.covered)
+    points += "".join(
+        f'<li class="missed contradicted">✗ <b>contradicted:</b> {escape(k.text)} <i>— {escape(k.cite)}</i></li>'
+        for k in fb.contradicted
+    )
     points += "".join(f'<li class="missed">✗ {escape(k.text)} <i>— {escape(k.cite)}</i></li>' for k in fb.missed)
+    notices = "".join(f'<div class="fb-notice">{escape(n)}</div>' for n in fb.notices)
     return (
-        f'<div class="card feedback"><div class="where score-line">Score {fb.score}/10{verdict}</div><ul>{points}</ul>'
-        f"<div><b>Model answer</b> (from your notes): {escape(fb.model_answer)}</div>{source_cards(fb.sources)}</div>"
+        f'<div class="card feedback">{head}{said}'
+        f'<div class="where score-line">Score {fb.score}/10{verdict}{marked}</div><ul>{points}</ul>'
+        f"{notices}<div><b>Model answer</b> (from your notes): {escape(fb.model_answer)}</div>"
+        f"{source_cards(fb.sources)}</div>"
     )

@@ -16,13 +16,16 @@ from dataclasses import asdict
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
 
-from rag import Assistant, InterviewError, RagError
+from rag import Assistant, BadRequest, InterviewError, RagError
 
 MCP_PATH = "/mcp"
 INSTRUCTIONS = (
     "The user's own machine-learning notes. search_notes finds passages (file > heading, line span); "
+    "search_notes, ask_notes and quiz take a note or folder (`source`) or a `tag` to stay within; "
+    "related_notes lists what a note links to, what links to it and the notes closest in meaning; "
     "read_note reads a note or one heading of it; ask_notes answers from the notes with [n] citations; "
-    "quiz and grade_answer run a mock-interview question graded against the notes."
+    "quiz and grade_answer run a mock-interview question graded against the notes; grade_answer also grades "
+    "an answer to any question (question=, optional source=)."
 )
 
 
@@ -43,7 +46,8 @@ def build_server(assistant: Assistant) -> MCPServer:
     @server.tool()
     def search_notes(query: str, k: int = 5, source: str | None = None, tag: str | None = None) -> dict:
         """Passages of the notes that match the query, best first: file, heading path, line span, text.
-        `source` keeps one note (its path as list_notes gives it); `tag` keeps notes with that tag."""
+        `source` keeps one note (its name or path as list_notes gives it) or folder; `tag` keeps notes
+        with that tag. A source or tag that names nothing is an error listing the closest names."""
         with _reasons():
             hits = assistant.retrieve(query, k=k, sources=[source] if source else None, tags=[tag] if tag else None)
         return {"passages": [h.to_json() for h in hits]}
@@ -62,26 +66,57 @@ def build_server(assistant: Assistant) -> MCPServer:
             return {"notes_dir": str(assistant.notes_dir), "notes": assistant.list_notes()}
 
     @server.tool()
-    def ask_notes(question: str) -> dict:
+    def ask_notes(question: str, source: str | None = None, tag: str | None = None) -> dict:
         """An answer from the local LLM, grounded in the notes, with [n] citations and the sources.
-        When no LLM answers, `error` says so and the answer lists the best passages instead."""
+        When no LLM answers, `error` says so and the answer lists the best passages instead. `source`
+        (a note or folder) and `tag` limit the notes it draws on, as in search_notes."""
         with _reasons():
-            return assistant.ask(question).to_json()
+            return assistant.ask(question, sources=[source] if source else None, tags=[tag] if tag else None).to_json()
 
     @server.tool()
-    def quiz(topic: str | None = None, difficulty: str | None = None) -> dict:
+    def quiz(
+        topic: str | None = None, difficulty: str | None = None, source: str | None = None, tag: str | None = None
+    ) -> dict:
         """One mock-interview question from the notes (of `topic`, a heading, term or file name; easy,
-        medium or hard). Answer it with grade_answer and the session_id."""
+        medium or hard; only from the note or folder `source`, or notes with `tag`). Answer it with
+        grade_answer and the session_id."""
         with _reasons():
-            session = assistant.interview(topic=topic, n=1, difficulty=difficulty)
+            scope = {"sources": [source] if source else None, "tags": [tag] if tag else None}
+            session = assistant.interview(topic=topic, n=1, difficulty=difficulty, **scope)
             question = session.next_question()
         return {"session_id": session.id, **asdict(question)}
 
     @server.tool()
-    def grade_answer(session_id: str, answer: str) -> dict:
-        """Grade an answer to a quiz question: a 0-10 score, the key points covered and missed (cited
-        as file > heading) and the model answer from the notes."""
+    def related_notes(note: str, k: int = 5) -> dict:
+        """The notes related to `note` (as list_notes names it): what it links to and embeds, what links
+        to it, and the `k` notes closest in meaning, each with its reason."""
         with _reasons():
+            return assistant.related(note, k=k).to_json()
+
+    _add_grade_answer(server, assistant)
+    return server
+
+
+def _add_grade_answer(server: MCPServer, assistant: Assistant) -> None:
+    """The grading tool, with its two ways in (a quiz session, or any question against the notes)."""
+
+    @server.tool()
+    def grade_answer(
+        answer: str,
+        session_id: str | None = None,
+        question: str | None = None,
+        source: str | None = None,
+        heading: str | None = None,
+    ) -> dict:
+        """Grade an answer: to a quiz question (its `session_id`), or to any `question` against the
+        notes (the best-matching section, or the note `source` and its `heading` when given). Returns
+        a 0-10 score, the key points covered, contradicted and missed (cited as file > heading), the
+        model answer from the notes and notices (which section was used, a judge that failed)."""
+        with _reasons():
+            if session_id is None:
+                if question is None:
+                    raise BadRequest("give the session_id of a quiz question, or the question the answer is for")
+                return {"question": question, **assistant.grade(question, answer, source, heading).to_json()}
             session = assistant.interview(resume=session_id)
             if session.current is None:
                 raise InterviewError(
@@ -90,8 +125,6 @@ def build_server(assistant: Assistant) -> MCPServer:
             question = session.current.question.text
             feedback = session.answer(answer)
         return {"session_id": session_id, "question": question, **feedback.to_json()}
-
-    return server
 
 
 def serve(assistant: Assistant, http: bool = False, port: int | None = None) -> None:

@@ -47,6 +47,32 @@ def conversation(messages: list[dict]) -> list[dict]:
     return turns
 
 
+def scope(body: dict) -> dict:
+    """The notes a request is limited to: a model named `notes:TAG`, `notes:tag=TAG` or
+    `notes:source=NAME` (what a chat front end that only lets one pick a model can send), and the
+    request's own `source` and `tag` fields (a name or a list of names)."""
+    sources, tags = _names(body, "source"), _names(body, "tag")
+    model = str(body.get("model") or "")
+    prefix, colon, rest = model.partition(":")
+    if colon and prefix == "notes":
+        key, equals, value = rest.partition("=")
+        if not equals:
+            tags.append(rest)
+        elif key in ("source", "tag") and value:
+            (sources if key == "source" else tags).append(value)
+        else:
+            raise HTTPException(400, f"model {model!r}: name a scope as notes:TAG, notes:tag=TAG or notes:source=NAME")
+    return {"sources": sources or None, "tags": tags or None}
+
+
+def _names(body: dict, field: str) -> list[str]:
+    given = body.get(field) or []
+    names = [given] if isinstance(given, str) else given
+    if not isinstance(names, list) or not all(isinstance(n, str) and n for n in names):
+        raise HTTPException(400, f"the request's {field!r} must be a name or a list of names")
+    return list(names)
+
+
 def _extras(answer: Answer) -> dict:
     data = answer.to_json()
     return {"sources": data.pop("sources"), "rag": data}
@@ -83,16 +109,17 @@ def create_app(assistant: Assistant) -> FastAPI:
                 400, "the body must be JSON with a list of messages, as OpenAI's chat completions take"
             ) from None
         head = {"id": f"chatcmpl-{uuid.uuid4().hex}", "created": int(time.time()), "model": MODEL_ID}
+        limits = scope(body)
         if body.get("stream"):
-            return StreamingResponse(_stream(assistant, messages, head), media_type="text/event-stream")
-        return await _complete(assistant, messages, head)
+            return StreamingResponse(_stream(assistant, messages, head, limits), media_type="text/event-stream")
+        return await _complete(assistant, messages, head, limits)
 
     return app
 
 
-async def _complete(assistant: Assistant, messages: list[dict], head: dict) -> dict:
+async def _complete(assistant: Assistant, messages: list[dict], head: dict, limits: dict) -> dict:
     try:
-        answer = await run_in_threadpool(assistant.chat, messages)
+        answer = await run_in_threadpool(assistant.chat, messages, **limits)
     except BadRequest as e:
         raise HTTPException(400, str(e)) from None
     except IndexProblem as e:
@@ -112,7 +139,7 @@ async def _complete(assistant: Assistant, messages: list[dict], head: dict) -> d
     }
 
 
-def _stream(assistant: Assistant, messages: list[dict], head: dict) -> Iterator[str]:
+def _stream(assistant: Assistant, messages: list[dict], head: dict, limits: dict) -> Iterator[str]:
     """Server-sent events as OpenAI streams them: the answer (in raw mode the pieces as the model
     writes them); the footnotes; a last chunk with finish_reason, `sources` and `rag`; then [DONE]."""
 
@@ -130,7 +157,7 @@ def _stream(assistant: Assistant, messages: list[dict], head: dict) -> Iterator[
     # answer is sent, once it is known; the model's draft never reaches the client.
     draft = assistant.settings.answer_mode == "raw"
     try:
-        stream = assistant.stream_chat(messages)
+        stream = assistant.stream_chat(messages, **limits)
         for piece in stream:
             if draft:
                 yield event({"content": piece})

@@ -59,6 +59,8 @@ class Feedback:
     sources: list  # rag.types.Source of the gold chunk(s)
     verdict: str = "graded"  # graded | empty | dont_know | off_topic
     judged_by: list[str] = field(default_factory=lambda: ["embedding"])
+    contradicted: list[KeyPoint] = field(default_factory=list)  # points the answer states the opposite of
+    notices: list[str] = field(default_factory=list)  # what the candidate should know about this grading
 
     def to_json(self) -> dict:
         return asdict(self)  # sources with their whole text: a transcript reads without the index

@@ -1,5 +1,9 @@
 """Leitner boxes on disk: a concept answered well moves up a box, one answered badly goes back to box 1,
-and sessions ask from the lowest boxes first, so weak topics come back."""
+and sessions ask from the lowest boxes first, so weak topics come back.
+
+Where the grader is unsure (a score in `UNSURE`), the candidate's own mark decides instead: Again sends
+the concept back to box 1, Hard keeps it in the box it was in, Good moves it up one box, Easy two.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,16 @@ from pathlib import Path
 from rag.interview.concepts import Concept
 
 TOP_BOX = 5
+# scores from 4 to 7 are where the grader is least reliable (a right answer in other words, or a fluent
+# wrong one, lands here), so the candidate is asked to mark them
+UNSURE = (4.0, 7.0)
+MARKS = ("again", "hard", "good", "easy")
+WEAK_MARKS = ("again", "hard")
+STEP = {"again": None, "hard": 0, "good": 1, "easy": 2}  # None: back to box 1
+
+
+def unsure(score: float) -> bool:
+    return UNSURE[0] <= score <= UNSURE[1]
 
 
 class LeitnerBoxes:
@@ -35,6 +49,7 @@ class LeitnerBoxes:
         new = min(old + 1, TOP_BOX) if score >= pass_score else 1
         cards[concept.key] = {
             "box": new,
+            "from_box": old,  # a mark given afterwards moves the concept from here
             "term": concept.term,
             "topic": concept.topic,
             "last_score": score,
@@ -42,6 +57,18 @@ class LeitnerBoxes:
         }
         self._write(cards)
         return new
+
+    def mark(self, concept: Concept, mark: str) -> int:
+        """Move the concept as the candidate's mark says, from the box it was in before the answer was
+        recorded: marking twice (Hard, then Good) counts only the last mark."""
+        cards = self._read()
+        card = cards.get(concept.key) or {"box": 1, "term": concept.term, "topic": concept.topic}
+        before = card.get("from_box", card["box"])
+        step = STEP[mark]
+        card.update(box=1 if step is None else min(max(before, 1) + step, TOP_BOX), mark=mark, from_box=before)
+        cards[concept.key] = card
+        self._write(cards)
+        return card["box"]
 
     def _write(self, cards: dict[str, dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

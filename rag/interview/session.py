@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ingest.store import bm25_tokenize
 from rag.answer.citations import excerpt
 from rag.errors import InterviewError
+from rag.interview.check import grade_answer, sources_for
 from rag.interview.concepts import Concept, company_concepts, company_notes, concepts_from_chunks, matches_topic
-from rag.interview.grading import Feedback, KeyPoint, grade, llm_judge
-from rag.interview.leitner import LeitnerBoxes
+from rag.interview.grading import Feedback, KeyPoint
+from rag.interview.leitner import MARKS, UNSURE, WEAK_MARKS, LeitnerBoxes, unsure
 from rag.interview.phrasing import llm_question, template_question
 from rag.types import Source
 
@@ -41,6 +44,11 @@ class Question:
     difficulty: str
     concept_key: str
     phrased_by: str  # "llm" or "template"
+    follow_up: str | None = None  # the key point a follow-up asks about; it shares its question's number
+
+    @property
+    def label(self) -> str:
+        return f"Q{self.number} follow-up" if self.follow_up else f"Q{self.number}"
 
 
 @dataclass
@@ -48,6 +56,16 @@ class Turn:
     question: Question
     answer: str | None = None
     feedback: Feedback | None = None
+    mark: str | None = None  # the candidate's own Again/Hard/Good/Easy, where the grader was unsure
+
+    def weak(self, pass_score: float) -> bool:
+        """Weak is what scored below the pass score, unless the candidate marked it Good or Easy; a mark
+        Again or Hard makes any answer weak."""
+        if self.feedback is None:
+            return False
+        if self.mark:
+            return self.mark in WEAK_MARKS
+        return self.feedback.score < pass_score
 
 
 @dataclass
@@ -61,6 +79,7 @@ class Summary:
     per_topic: dict[str, float]
     weak_topics: list[str]
     scores: list[dict] = field(default_factory=list)
+    weak_answers: int = 0
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -69,6 +88,27 @@ class Summary:
 def topic_group(heading: str) -> str:
     """Scores are reported per note section: "ml-fundamentals > Parts of a DNN", not per sub-sub-heading."""
     return " > ".join(heading.split(" > ")[:2])
+
+
+def follow_up_point(feedback: Feedback) -> str | None:
+    """A point worth a follow-up: one the answer contradicted, else one it missed while it got another
+    right. An answer that got nothing right has the model answer to learn from, not a follow-up."""
+    if feedback.verdict != "graded":
+        return None
+    if feedback.contradicted:
+        return feedback.contradicted[0].text
+    return feedback.missed[0].text if feedback.covered and feedback.missed else None
+
+
+def follow_up_question(term: str, point: str, feedback: Feedback, idf: dict[str, float]) -> str:
+    """The point with its rarest word left out (a term of the topic, not a filler word), to be filled in
+    and explained: asking it outright would give the answer away."""
+    named = {w for w in bm25_tokenize([term])[0]}
+    words = [w for w in re.findall(r"[A-Za-z][\w-]{3,}", point) if not set(bm25_tokenize([w])[0]) & named]
+    rarest = max(words, key=lambda w: max((idf.get(t, 0.0) for t in bm25_tokenize([w])[0]), default=0.0), default="")
+    gap = re.sub(rf"\b{re.escape(rarest)}\b", "____", point, count=1) if rarest else point
+    said = "contradicts" if feedback.contradicted and feedback.contradicted[0].text == point else "did not cover"
+    return f"Follow-up on {term}: your answer {said} this point of your notes — fill the gap and explain it: “{gap}”"
 
 
 class InterviewSession:
@@ -80,8 +120,10 @@ class InterviewSession:
         topic: str | None,
         phrasing: str,
         session_id: str | None = None,
+        follow_ups: bool = True,
     ):
         self.assistant = assistant
+        self.follow_ups = follow_ups
         self.plan = plan
         self.mode = mode
         self.topic = topic
@@ -100,6 +142,7 @@ class InterviewSession:
         difficulty: str | None = None,
         phrasing: str = "auto",
         seed: int | None = None,
+        follow_ups: bool = True,
     ) -> InterviewSession:
         if mode not in MODES:
             raise InterviewError(f"unknown interview mode {mode!r}; choose one of {', '.join(MODES)}")
@@ -140,7 +183,7 @@ class InterviewSession:
             plan.append(concept)
             if len(plan) == n:
                 break
-        return cls(assistant, plan, mode, topic, phrasing)
+        return cls(assistant, plan, mode, topic, phrasing, follow_ups=follow_ups)
 
     @staticmethod
     def folder(assistant: Assistant) -> Path:
@@ -165,8 +208,13 @@ class InterviewSession:
         return self.turns[-1] if self.turns and self.turns[-1].feedback is None else None
 
     @property
+    def asked(self) -> int:
+        """Planned questions asked so far (follow-ups come on top of the plan)."""
+        return sum(1 for t in self.turns if not t.question.follow_up)
+
+    @property
     def done(self) -> bool:
-        return self.current is None and len(self.turns) >= len(self.plan)
+        return self.current is None and self.asked >= len(self.plan) and self._follow_up() is None
 
     def next_question(self) -> Question | None:
         """The question waiting for an answer, or the next one; None when the session is over."""
@@ -174,22 +222,41 @@ class InterviewSession:
             return self.current.question
         if self.done:
             return None
-        concept = self.plan[len(self.turns)]
-        text, by = self._phrase(concept)
-        question = Question(
-            number=len(self.turns) + 1,
-            text=text,
-            topic=topic_group(concept.heading),
-            source=concept.source,
-            heading=concept.heading,
-            kind=concept.kind,
-            difficulty=concept.difficulty,
-            concept_key=concept.key,
-            phrased_by=by,
-        )
+        if point := self._follow_up():
+            last = self.turns[-1].question
+            concept = self.concept_of(last)
+            text = follow_up_question(concept.term, point, self.turns[-1].feedback, self.assistant.term_idf())
+            question = replace(last, text=text, kind="follow-up", phrased_by="template", follow_up=point)
+        else:
+            concept = self.plan[self.asked]
+            text, by = self._phrase(concept)
+            question = Question(
+                number=self.asked + 1,
+                text=text,
+                topic=topic_group(concept.heading),
+                source=concept.source,
+                heading=concept.heading,
+                kind=concept.kind,
+                difficulty=concept.difficulty,
+                concept_key=concept.key,
+                phrased_by=by,
+            )
         self.turns.append(Turn(question))
         self.save()
         return question
+
+    def _follow_up(self) -> str | None:
+        """The point the next question follows up on: after a planned question's answer that contradicted
+        a point, or got some right and missed one; never a second follow-up on one concept."""
+        if not (self.follow_ups and self.turns) or self.turns[-1].feedback is None:
+            return None
+        last = self.turns[-1]
+        if last.question.follow_up:
+            return None
+        return follow_up_point(last.feedback)
+
+    def concept_of(self, question: Question) -> Concept:
+        return self.plan[question.number - 1]
 
     def _phrase(self, concept: Concept) -> tuple[str, str]:
         try:
@@ -207,21 +274,46 @@ class InterviewSession:
         turn = self.current
         if turn is None:
             raise InterviewError("no question is waiting for an answer; call next_question() first")
-        concept = self.plan[turn.question.number - 1]
-        client = self.assistant.judge_client()
-        feedback = grade(
-            concept,
-            turn.question.text,
-            text or "",
-            self.assistant.embedder,
-            self._sources(concept),
-            llm_judge(client) if client else None,
-        )
+        concept = self.concept_of(turn.question)
+        if turn.question.follow_up:  # graded on the point it asks about
+            concept = replace(concept, key_points=[turn.question.follow_up])
+        feedback = grade_answer(self.assistant, concept, turn.question.text, text or "", self._sources(concept))
         turn.answer = text or ""
         turn.feedback = feedback
-        self.boxes_for(self.assistant).record(concept, feedback.score, self.assistant.settings.interview_pass_score)
+        if not turn.question.follow_up:  # the concept's box follows its own question
+            self.boxes_for(self.assistant).record(concept, feedback.score, self.assistant.settings.interview_pass_score)
         self.save()
         return feedback
+
+    def mark(self, mark: str, number: int | None = None) -> int:
+        """The candidate's own mark (again | hard | good | easy) for the answer to question `number` (by
+        default the last one answered), allowed where the grader was unsure (a score in UNSURE): the
+        concept's Leitner box follows the mark, and so does the summary's count of weak answers. Returns
+        the concept's new box."""
+        if mark not in MARKS:
+            raise InterviewError(f"unknown mark {mark!r}; choose one of {', '.join(MARKS)}")
+        answered = [t for t in self.turns if t.feedback is not None and not t.question.follow_up]
+        chosen = [t for t in answered if number in (None, t.question.number)][-1:]
+        if not chosen:
+            raise InterviewError(
+                f"question {number} has no answer to mark yet" if number else "answer a question first"
+            )
+        turn = chosen[0]
+        if not self.markable(turn):
+            low, high = UNSURE
+            raise InterviewError(
+                f"{turn.question.label} scored {turn.feedback.score}/10: marks are for scores {low:g}-{high:g}, "
+                "where the grader is unsure"
+            )
+        turn.mark = mark
+        box = self.boxes_for(self.assistant).mark(self.concept_of(turn.question), mark)
+        self.save()
+        return box
+
+    @staticmethod
+    def markable(turn: Turn) -> bool:
+        fb = turn.feedback
+        return fb is not None and not turn.question.follow_up and fb.verdict == "graded" and unsure(fb.score)
 
     def _sources(self, concept: Concept) -> list[Source]:
         chunks = {c.id: c for c in self.assistant.index.chunks}
@@ -237,7 +329,7 @@ class InterviewSession:
                     True,
                 )
             ]
-        return [Source(n, c.source, c.heading, excerpt(c.text), c.id, True, c.text) for n, c in enumerate(found, 1)]
+        return sources_for(self.assistant, found)
 
     # ---- results ---------------------------------------------------------------------------------
     def summary(self) -> Summary:
@@ -245,20 +337,29 @@ class InterviewSession:
         by_topic: dict[str, list[float]] = {}
         for t in graded:
             by_topic.setdefault(t.question.topic, []).append(t.feedback.score)
-        per_topic = {k: round(sum(v) / len(v), 1) for k, v in by_topic.items()}
         pass_score = self.assistant.settings.interview_pass_score
+        weak = [t for t in graded if t.weak(pass_score)]
         return Summary(
             session_id=self.id,
             mode=self.mode,
-            asked=len(self.turns),
+            asked=self.asked,
             answered=len(graded),
             planned=len(self.plan),
             mean_score=round(sum(t.feedback.score for t in graded) / len(graded), 1) if graded else None,
-            per_topic=per_topic,
-            weak_topics=sorted(k for k, v in per_topic.items() if v < pass_score),
+            per_topic={k: round(sum(v) / len(v), 1) for k, v in by_topic.items()},
+            weak_topics=sorted({t.question.topic for t in weak}),
             scores=[
-                {"number": t.question.number, "question": t.question.text, "score": t.feedback.score} for t in graded
+                {
+                    "number": t.question.number,
+                    "label": t.question.label,
+                    "question": t.question.text,
+                    "score": t.feedback.score,
+                    "mark": t.mark,
+                    "weak": t in weak,
+                }
+                for t in graded
             ],
+            weak_answers=len(weak),
         )
 
     def to_json(self) -> dict:
@@ -267,12 +368,14 @@ class InterviewSession:
             "mode": self.mode,
             "topic": self.topic,
             "phrasing": self.phrasing,
+            "follow_ups": self.follow_ups,
             "plan": [c.to_json() for c in self.plan],
             "turns": [
                 {
                     "question": asdict(t.question),
                     "answer": t.answer,
                     "feedback": t.feedback.to_json() if t.feedback else None,
+                    "mark": t.mark,
                 }
                 for t in self.turns
             ],
@@ -304,15 +407,16 @@ class InterviewSession:
             data["topic"],
             data["phrasing"],
             data["id"],
+            data.get("follow_ups", False),  # sessions saved before follow-ups existed go on without them
         )
         for t in data["turns"]:
             fb = t["feedback"]
             feedback = None
             if fb:
-                points = {k: [KeyPoint(**p) for p in fb[k]] for k in ("covered", "missed")}
+                points = {k: [KeyPoint(**p) for p in fb[k]] for k in ("covered", "missed", "contradicted") if k in fb}
                 sources = [Source(**s) for s in fb["sources"]]
                 feedback = Feedback(**{**fb, **points, "sources": sources})
-            session.turns.append(Turn(Question(**t["question"]), t["answer"], feedback))
+            session.turns.append(Turn(Question(**t["question"]), t["answer"], feedback, t.get("mark")))
         return session
 
     def to_markdown(self) -> str:
@@ -327,7 +431,7 @@ class InterviewSession:
         ]
         for t in self.turns:
             q = t.question
-            lines += [f"## {q.number}. {q.text}", "", f"*{q.kind}, {q.difficulty} · {q.source} > {q.heading}*", ""]
+            lines += [f"## {q.label}. {q.text}", "", f"*{q.kind}, {q.difficulty} · {q.source} > {q.heading}*", ""]
             if t.feedback is None:
                 lines += ["(not answered yet)", ""]
                 continue
@@ -335,16 +439,24 @@ class InterviewSession:
             lines += [
                 "**Your answer:** " + (t.answer.strip() or "(empty)"),
                 "",
-                f"**Score:** {fb.score}/10" + ("" if fb.verdict == "graded" else f" ({fb.verdict.replace('_', ' ')})"),
+                f"**Score:** {fb.score}/10"
+                + ("" if fb.verdict == "graded" else f" ({fb.verdict.replace('_', ' ')})")
+                + (f" · you marked it {t.mark.capitalize()}" if t.mark else ""),
                 "",
             ]
             lines += [f"- ✓ {k.text} — *{k.cite}*" for k in fb.covered]
+            lines += [f"- ✗✗ contradicted: {k.text} — *{k.cite}*" for k in fb.contradicted]
             lines += [f"- ✗ {k.text} — *{k.cite}*" for k in fb.missed]
+            lines += [f"> {n}" for n in fb.notices]
             lines += ["", f"**Model answer** (from your notes): {fb.model_answer}", ""]
         if s.per_topic:
             lines += ["## Per topic", "", *[f"- {k}: {v}/10" for k, v in sorted(s.per_topic.items())], ""]
         if s.weak_topics:
-            lines += ["Weak topics (they come back next session): " + "; ".join(s.weak_topics), ""]
+            lines += [
+                f"Weak answers: {s.weak_answers}. Weak topics (they come back next session): "
+                + "; ".join(s.weak_topics),
+                "",
+            ]
         return "\n".join(lines)
 
     def export_markdown(self, path: Path | None = None) -> Path:

@@ -8,9 +8,20 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from rag import RagError
+from rag import MARKS, UNSURE, RagError
 from rag.frontends.cli.app import app
-from rag.frontends.cli.console import IndexOpt, NotesOpt, fail, make_assistant, out, sync_index
+from rag.frontends.cli.console import (
+    IndexOpt,
+    JsonOpt,
+    NotesOpt,
+    SourceOpt,
+    TagOpt,
+    fail,
+    make_assistant,
+    out,
+    print_json,
+    sync_index,
+)
 
 
 def show_feedback(fb) -> None:
@@ -19,9 +30,34 @@ def show_feedback(fb) -> None:
     out.print(f"[bold {color}]Score {fb.score}/10[/]{label}")
     for k in fb.covered:
         out.print(f"  [green]✓[/] {escape(k.text)} [dim]— {escape(k.cite)}[/]", highlight=False)
+    for k in fb.contradicted:
+        out.print(f"  [bold red]✗ contradicted:[/] {escape(k.text)} [dim]— {escape(k.cite)}[/]", highlight=False)
     for k in fb.missed:
         out.print(f"  [red]✗[/] {escape(k.text)} [dim]— {escape(k.cite)}[/]", highlight=False)
     out.print(f"[bold]Model answer[/] (from your notes): {escape(fb.model_answer)}", highlight=False)
+    for notice in fb.notices:
+        out.print(f"[yellow]{escape(notice)}[/]", highlight=False)
+
+
+def ask_mark(session) -> None:
+    """Where the grader is unsure, the candidate's own mark moves the Leitner box (Enter keeps the score)."""
+    if not session.markable(session.turns[-1]):
+        return
+    keys = {m[0]: m for m in MARKS}
+    low, high = UNSURE
+    prompt = f"The grader is unsure ({low:g}-{high:g}). How did you do? [a]gain [h]ard [g]ood [e]asy, Enter: keep> "
+    while True:
+        try:
+            line = input(prompt).strip().lower()
+        except (EOFError, KeyboardInterrupt):
+            return
+        if not line:
+            return
+        if line[0] in keys and keys[line[0]].startswith(line):
+            box = session.mark(keys[line[0]])
+            out.print(f"[dim]Marked {keys[line[0]].capitalize()}: this concept is now in Leitner box {box}.[/]")
+            return
+        out.print("[dim]a, h, g, e or Enter[/]")
 
 
 @app.command()
@@ -44,6 +80,8 @@ def interview(
             "--export-anki", help="Write the concepts (of --topic, or all) as an Anki deck (.apkg) instead of asking."
         ),
     ] = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
     index: IndexOpt = None,
     notes: NotesOpt = None,
 ) -> None:
@@ -60,7 +98,15 @@ def interview(
             )
             return
         session = a.interview(
-            topic=topic, n=n, mode=mode, difficulty=difficulty, phrasing=phrasing, seed=seed, resume=resume
+            topic=topic,
+            n=n,
+            mode=mode,
+            difficulty=difficulty,
+            phrasing=phrasing,
+            seed=seed,
+            resume=resume,
+            sources=source,
+            tags=tag,
         )
         run_session(session)
     except RagError as e:
@@ -77,7 +123,7 @@ def run_session(session) -> None:
         "One line per answer; /skip shows the answer, /quit saves for later.[/]"
     )
     while (q := session.next_question()) is not None:
-        out.print(f"\n[bold]Q{q.number}/{len(session.plan)}[/] [dim]{escape(q.kind)} · {escape(q.topic)}[/]")
+        out.print(f"\n[bold]{q.label}/{len(session.plan)}[/] [dim]{escape(q.kind)} · {escape(q.topic)}[/]")
         out.print(escape(q.text), highlight=False)
         try:
             line = input("answer> ").strip()
@@ -87,6 +133,7 @@ def run_session(session) -> None:
             out.print(f"\n[dim]Saved. Continue with: rag interview --resume {session.id}[/]")
             return
         show_feedback(session.answer("" if line == "/skip" else line))
+        ask_mark(session)
 
 
 def show_summary(session) -> None:
@@ -97,4 +144,32 @@ def show_summary(session) -> None:
     for topic_name, score in sorted(summary.per_topic.items(), key=lambda kv: kv[1]):
         out.print(f"  {score:>4}/10  {escape(topic_name)}", highlight=False)
     if summary.weak_topics:
-        out.print("[yellow]Weak topics come back next session:[/] " + escape("; ".join(summary.weak_topics)))
+        weak = f"{summary.weak_answers} weak answer{'s' * (summary.weak_answers != 1)}"
+        out.print(f"[yellow]{weak}; weak topics come back next session:[/] " + escape("; ".join(summary.weak_topics)))
+
+
+@app.command()
+def grade(
+    question: Annotated[str, typer.Argument(help="The question, as an interviewer would ask it.")],
+    answer: Annotated[str, typer.Argument(help="Your answer to it.")],
+    source: Annotated[
+        str | None, typer.Option("--source", help="Grade against this note (default: the best-matching section).")
+    ] = None,
+    heading: Annotated[
+        str | None, typer.Option("--heading", help="Grade against the section under this heading.")
+    ] = None,
+    as_json: JsonOpt = False,
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+) -> None:
+    """Grade your answer to any question against your notes, as a mock interview does."""
+    a = make_assistant(notes, index)
+    try:
+        sync_index(a)
+        fb = a.grade(question, answer, source=source, heading=heading)
+    except RagError as e:
+        fail(str(e))
+    if as_json:
+        print_json({"question": question, "answer": answer, **fb.to_json()})
+        return
+    show_feedback(fb)
