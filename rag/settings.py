@@ -93,10 +93,9 @@ class Settings(BaseSettings):
     # share of supported sentences, the notes' own sentences are given instead (README)
     verified_min_supported: float = 0.6
     # The reader (rag/answer/reader.py): a cross-encoder trained here to tell the sentence that states the
-    # answer. It ranks better on its validation notes (training/results/reader_eval.md) but leads two of
-    # the shipped notes' regression cases with a worse sentence (README): opt in until the held-out study
-    # set is scored with it
-    reader: bool = Field(False, description="rank evidence with the shipped reader; off: cosine and term overlap")
+    # answer, added to the cosine-and-overlap score. It ranks better on its validation notes but worse first
+    # sentences on the held-out study set (P@1 0.58 vs 0.62, training/results/reader_eval.md): opt in
+    reader: bool = Field(False, description="add the shipped reader's score to evidence ranking")
     llm_timeout: float = 120.0
     llm_autostart: bool = True
     prompt_template: Path | None = None

@@ -23,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
+from rag.answer.evidence import READER_WEIGHT
 from training.reader_pairs import ROOT, Collection, Question, label, load_questions, read_jsonl
 
 OUT = ROOT / "training" / "results" / "reader_eval.md"
@@ -111,6 +112,7 @@ def score_question(collection: Collection, reader, q: Question) -> tuple[dict[st
     scored = {
         "reader": Scored(answerable, labels, read, in_top),
         "today": Scored(answerable, labels, today, in_top),
+        "combined": Scored(answerable, labels, today + READER_WEIGHT * read, in_top),
         "coverage": Scored(answerable, labels, np.full(len(labels), coverage), in_top),
     }
     return scored, texts, seconds
@@ -141,7 +143,7 @@ def latency(reader, asked: list[tuple[str, list[str]]], n: int = 40) -> float:
 
 
 def evaluate(split: str, reader) -> dict:
-    scored: dict[str, list[Scored]] = {"reader": [], "today": [], "coverage": []}
+    scored: dict[str, list[Scored]] = {key: [] for key in SCORERS}
     asked, seconds = [], []
     with tempfile.TemporaryDirectory(prefix="reader-eval-") as tmp:
         for name, questions in split_questions(split).items():
@@ -155,6 +157,7 @@ def evaluate(split: str, reader) -> dict:
     return {
         "reader": figures(scored["reader"]),
         "today": figures(scored["today"]),
+        "combined": figures(scored["combined"]),
         "coverage": abstention(scored["coverage"]),
         "candidates_median": float(np.median([len(t) for _, t in asked])),
         "latency_ms_own": 1000 * float(np.median(seconds)),
@@ -172,7 +175,12 @@ retrieved passages only (an added passage exists only because the question is an
 x false" is the share of unanswerable questions abstained on when the threshold abstains on x of the
 answerable ones: points of the curve, no threshold chosen here."""
 
-SCORERS = {"reader": "reader (int8)", "today": "today: unit.score", "coverage": "today: evidence.score (rule in use)"}
+SCORERS = {
+    "reader": "reader (int8)",
+    "today": "today: unit.score",
+    "combined": f"in use with the reader: unit.score + {READER_WEIGHT} × reader",
+    "coverage": "today: evidence.score (rule in use)",
+}
 
 
 def section(split: str, found: dict) -> str:
@@ -185,7 +193,7 @@ def section(split: str, found: dict) -> str:
         "| sentence ranking | P@1 | recall@3 | recall@8 | MAP | pair ROC-AUC |",
         "|---|---|---|---|---|---|",
     ]
-    for key in ("reader", "today"):
+    for key in ("reader", "today", "combined"):
         f = found[key]
         cells = " | ".join(f"{f[m]:.3f}" for m in ("p@1", "recall@3", "recall@8", "map", "pair_auc"))
         lines.append(f"| {SCORERS[key]} | {cells} |")
