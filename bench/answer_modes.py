@@ -16,7 +16,9 @@ from rag import Assistant, Settings
 from rag.llm import vllm_server as server
 
 REPO = Path(__file__).resolve().parent.parent
-MODES = ("raw", "verified", "extractive")
+# (label, answer mode, reader): verified with the reader's score added (`reader = true`) beside the default
+MODES = (("raw", "raw", False), ("verified", "verified", False), ("verified + reader", "verified", True))
+MODES += (("extractive", "extractive", False),)
 IDLE_AFTER_ANSWER = 1.5  # vLLM's worker busy-polls for a second after each request (see "Answering")
 
 
@@ -25,16 +27,18 @@ def run(questions: int = 8) -> dict:
     settings = Settings(server_port=port, llm_base_url=f"http://127.0.0.1:{port}/v1", llm_autostart=False)
     assistant = Assistant(notes_dir=REPO / "notes", settings=settings)
     assistant.ingest()
+    reading = Assistant(notes_dir=REPO / "notes", settings=settings.model_copy(update={"reader": True}))
     asked = [q.question for q in load_questions(split="holdout") if q.answerable][:questions]
     server.start(settings)
     try:
-        assistant.ask("What is dropout?")  # warm-up: models loaded, server compiled
-        timings: dict[str, list[dict]] = {m: [] for m in MODES}
+        for warm in (assistant, reading):  # models loaded, server compiled
+            warm.ask("What is dropout?")
+        timings: dict[str, list[dict]] = {label: [] for label, _, _ in MODES}
         for question in asked:
-            for mode in MODES:  # interleaved, so a noisy moment hits every mode alike
+            for label, mode, reader in MODES:  # interleaved, so a noisy moment hits every mode alike
                 time.sleep(IDLE_AFTER_ANSWER)
-                answer = assistant.ask(question, mode=mode)
-                timings[mode].append(answer.timings)
+                answer = (reading if reader else assistant).ask(question, mode=mode)
+                timings[label].append(answer.timings)
     finally:
         server.stop(settings)
     return {"questions": len(asked), "timings": timings}
@@ -49,14 +53,15 @@ def section(r: dict) -> str:
     rows = "\n".join(
         f"| {m} | {_median(r['timings'][m], 'retrieve')} | {_median(r['timings'][m], 'first_token')} | "
         f"{_median(r['timings'][m], 'total')} |"
-        for m in MODES
+        for m, _, _ in MODES
     )
     return f"""## Answer modes end to end
 
 `Assistant.ask` on the first {r["questions"]} answerable held-out questions, one at a time, each question in every
 mode in turn against one fresh local vLLM server (the `rag serve` defaults); medians. `raw` sends the
 five retrieved passages whole (the answer path before evidence selection); `verified` sends the
-evidence sentences and checks every sentence it gets back; `extractive` never asks the LLM.
+evidence sentences and checks every sentence it gets back (`verified + reader`: with the reader's score
+added to the evidence ranking, `reader = true`); `extractive` never asks the LLM.
 
 | mode | retrieve | first token | total |
 |---|---|---|---|
