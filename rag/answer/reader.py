@@ -44,13 +44,18 @@ def passage_candidates(heading: str, units: list[str]) -> list[str]:
 
 
 class Reader:
+    # the files of a trained head in its directory, and the input format it was trained on
+    graph, meta, format_version = GRAPH, "reader.json", FORMAT_VERSION
+
     def __init__(self, directory: Path):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        meta = json.loads((directory / "reader.json").read_text())
-        if meta["format_version"] != FORMAT_VERSION:
-            raise ValueError(f"{directory / GRAPH} reads format {meta['format_version']}, not {FORMAT_VERSION}")
+        meta = json.loads((directory / self.meta).read_text())
+        if meta["format_version"] != self.format_version:
+            raise ValueError(
+                f"{directory / self.graph} reads format {meta['format_version']}, not {self.format_version}"
+            )
         self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tokenizer.enable_truncation(int(meta["max_tokens"]))  # longest first, as in training
         self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
@@ -58,12 +63,12 @@ class Reader:
         options.log_severity_level = 3
         # idle threads sleep instead of spinning, as for the embedder (ingest/onnx_embed.py)
         options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(directory / GRAPH), options, providers=["CPUExecutionProvider"])
+        self.session = ort.InferenceSession(str(directory / self.graph), options, providers=["CPUExecutionProvider"])
 
     @classmethod
-    def load(cls, directory: Path = MODEL_DIR) -> Reader | None:
-        """The shipped reader; None when its model has not been trained into `directory`."""
-        return cls(directory) if (directory / GRAPH).is_file() else None
+    def load(cls, directory: Path = MODEL_DIR):
+        """The shipped model; None when it has not been trained into `directory`."""
+        return cls(directory) if (directory / cls.graph).is_file() and (directory / cls.meta).is_file() else None
 
     def scores(self, question: str, candidates: list[str], batch_size: int = 16) -> np.ndarray:
         """P(candidate states the answer), one per candidate, in their order."""

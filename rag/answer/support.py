@@ -9,12 +9,9 @@ tokenizer and batching). The sentence is read as the reader reads it: `reader.ca
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import numpy as np
 
-from rag.answer.reader import MODEL_DIR, Reader
+from rag.answer.reader import Reader
 
 GRAPH = "support-int8.onnx"
 META = "support.json"
@@ -22,25 +19,7 @@ FORMAT_VERSION = 1
 
 
 class SupportModel(Reader):
-    def __init__(self, directory: Path):
-        import onnxruntime as ort
-        from tokenizers import Tokenizer
-
-        meta = json.loads((directory / META).read_text())
-        if meta["format_version"] != FORMAT_VERSION:
-            raise ValueError(f"{directory / GRAPH} reads format {meta['format_version']}, not {FORMAT_VERSION}")
-        self.tokenizer = Tokenizer.from_file(str(directory / "tokenizer.json"))
-        self.tokenizer.enable_truncation(int(meta["max_tokens"]))
-        self.tokenizer.enable_padding(pad_id=self.tokenizer.token_to_id("[PAD]"), pad_token="[PAD]")
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self.session = ort.InferenceSession(str(directory / GRAPH), options, providers=["CPUExecutionProvider"])
-
-    @classmethod
-    def load(cls, directory: Path = MODEL_DIR) -> SupportModel | None:
-        """The shipped support head; None when its model has not been trained into `directory`."""
-        return cls(directory) if (directory / GRAPH).is_file() and (directory / META).is_file() else None
+    graph, meta, format_version = GRAPH, META, FORMAT_VERSION
 
     def scores(self, claims: list[str], sentences: list[str], batch_size: int = 16) -> np.ndarray:
         """P(sentences[i] supports claims[i]), pairwise; sentences as `reader.candidate_text` writes them."""
