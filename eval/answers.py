@@ -253,7 +253,8 @@ def evaluate_answers(
         scores = []
         for n, q in enumerate(questions, 1):
             report(name, n, len(questions))
-            answer = assistant.ask(q.question, **CONFIGURATIONS[name])
+            # log=False: a benchmark's questions are not the user's, nor what their notes failed to answer
+            answer = assistant.ask(q.question, **CONFIGURATIONS[name], log=False)
             if answer.error:
                 raise RuntimeError(f"cannot evaluate answers: {answer.error}")
             scores.append(score_answer(q, answer, support))

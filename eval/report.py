@@ -55,6 +55,7 @@ def run_retrieval_eval(
         "dense": lambda: AssistantSearcher(Assistant(settings=base, fusion="dense")),
         "rrf": lambda: AssistantSearcher(Assistant(settings=base, fusion="rrf")),
         "hybrid": lambda: AssistantSearcher(assistant),
+        "links": lambda: AssistantSearcher(Assistant(settings=base, follow_links=True)),
     }
     unknown = [c for c in configs if c not in searchers]
     if unknown:

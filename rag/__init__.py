@@ -41,7 +41,10 @@ if TYPE_CHECKING:
         ServerError,
         UnsafeBinding,
     )
+    from rag.interview.progress import Progress, TopicProgress
+    from rag.interview.progress_plot import plot_progress
     from rag.interview.session import DIFFICULTIES, MARKS, MODES, UNSURE, Feedback, InterviewSession
+    from rag.library.history import HistoryEntry
     from rag.library.links import location, note_url
     from rag.library.related import Related, RelatedNote
     from rag.library.scope import Scopes
@@ -69,6 +72,9 @@ _HOME = {
     **dict.fromkeys(
         ["DIFFICULTIES", "MARKS", "MODES", "UNSURE", "Feedback", "InterviewSession"], "rag.interview.session"
     ),
+    **dict.fromkeys(["Progress", "TopicProgress"], "rag.interview.progress"),
+    "plot_progress": "rag.interview.progress_plot",
+    "HistoryEntry": "rag.library.history",
     **dict.fromkeys(["location", "note_url"], "rag.library.links"),
     "NotesWatcher": "rag.library.watch",
     **dict.fromkeys(["Related", "RelatedNote"], "rag.library.related"),

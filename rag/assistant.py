@@ -18,6 +18,7 @@ from rag.answer.followup import plain_messages
 from rag.answer.prompt import PromptTemplate, chat_template_has_system_role
 from rag.answer.reader import Reader
 from rag.answer.retrieve import Retriever, resolve_sources, resolve_tags
+from rag.answer.support import SupportModel
 from rag.errors import BadRequest, IndexBusy, IndexCorrupt, IndexWriteError, LLMUnavailable, NoNotes
 from rag.llm import vllm_server as server
 from rag.llm.client import LLMClient, TokenCounter
@@ -32,7 +33,9 @@ MAX_K = 50
 if TYPE_CHECKING:
     from rag.interview.anki import AnkiExport
     from rag.interview.grading import Feedback
+    from rag.interview.progress import Progress
     from rag.interview.session import InterviewSession
+    from rag.library.history import History, HistoryEntry
     from rag.library.note_files import NoteText
     from rag.library.related import NoteGraph, Related
     from rag.library.scope import Scopes
@@ -173,7 +176,8 @@ class Assistant:
 
     @property
     def retriever(self) -> Retriever:
-        return Retriever.from_settings(self.index, self.embedder, self.settings)
+        links = self._note_graph().passage_links if self.settings.follow_links else None
+        return Retriever.from_settings(self.index, self.embedder, self.settings, links)
 
     def retrieve(
         self, question: str, k: int | None = None, sources: list[str] | None = None, tags: list[str] | None = None
@@ -298,6 +302,11 @@ class Assistant:
         """The reader model, when it is shipped and the `reader` setting is on."""
         return Reader.load() if self.settings.reader else None
 
+    @cached_property
+    def support_model(self) -> SupportModel | None:
+        """The support head the verifier also asks, when it is shipped and the `support_check` setting is on."""
+        return SupportModel.load() if self.settings.support_check else None
+
     def evidence(self, question: str, hits: list[Hit]) -> Evidence:
         """The sentences of `hits` that answer `question`, and how well the notes cover it."""
         s = self.settings
@@ -312,13 +321,30 @@ class Assistant:
         autostart: bool | None = None,
         console=None,
         mode: AnswerMode | None = None,
+        log: bool | None = None,
     ) -> AnswerStream:
         """A reply to the last user turn (earlier turns give a follow-up its meaning), as it is written;
-        `.answer` is the finished `Answer`. `mode` overrides the `answer_mode` setting. The answer path
-        itself is `rag.answer.path.answer`."""
+        `.answer` is the finished `Answer`. `mode` overrides the `answer_mode` setting; `log` the
+        `history` setting (the finished answer is kept in the history). The answer path itself is
+        `rag.answer.path.answer`."""
         # checked here, not when the stream is first read: a front end gets the error before it streams
-        self._checked(plain_messages(messages[-1:])[0]["content"] if messages else "", k)
-        return AnswerStream(path.answer(self, messages, k, sources, tags, autostart, console, mode))
+        question = plain_messages(messages[-1:])[0]["content"] if messages else ""
+        self._checked(question, k)
+        pieces = path.answer(self, messages, k, sources, tags, autostart, console, mode)
+        keep = self.settings.history if log is None else log
+        return AnswerStream(self._logged(pieces, question, mode) if keep else pieces)
+
+    def _logged(self, pieces, question: str, mode: AnswerMode | None):
+        """The answer path's pieces passed on as they come; the finished answer then goes into the
+        history (an answer cancelled half-way never finishes, and is not kept)."""
+        import sqlite3
+
+        answer = yield from pieces
+        try:
+            self._history().add(answer, question, mode or self.settings.answer_mode)
+        except sqlite3.Error as e:  # a locked or read-only history costs the entry, never the answer
+            answer.notice = "; ".join(filter(None, [answer.notice, f"not kept in the history: {e}"]))
+        return answer
 
     def stream(self, question: str, **kwargs) -> AnswerStream:
         return self.stream_chat([{"role": "user", "content": question}], **kwargs)
@@ -407,15 +433,48 @@ class Assistant:
     def related(self, note: str, k: int = 5) -> Related:
         """What `note` (named as `sources` are) links to and embeds, what links to it, and the `k` other
         notes closest to it in meaning, each with its reason."""
-        from rag.library.related import NoteGraph, one_note
+        from rag.library.related import one_note
 
         if not 1 <= k <= MAX_K:
             raise BadRequest(f"k = {k} notes is out of range; ask for 1 to {MAX_K}")
         self.ensure_index()
+        return self._note_graph().related(one_note(self.index, note), k)
+
+    def _note_graph(self) -> NoteGraph:
+        """The notes' links, backlinks and vectors, read once per index generation."""
+        from rag.library.related import NoteGraph
+
         data = self.index
         if self._graph is None or self._graph.data.path != data.path:
             self._graph = NoteGraph(data, self.index_dir)
-        return self._graph.related(one_note(data, note), k)
+        return self._graph
+
+    # ---- what was asked and practised ----------------------------------------------------------------
+    def _history(self) -> History:
+        from rag.library.history import FILE_NAME, History
+
+        return History(self.index_dir / FILE_NAME)
+
+    def history(self, search: str | None = None, limit: int = 20, abstained: bool | None = None) -> list[HistoryEntry]:
+        """The questions asked (newest first), with their answers, modes and sources; with `search`,
+        those whose question or answer holds every word of it; with `abstained=True`, only those the
+        notes could not answer (False: only those they could). Kept unless the `history` setting is off."""
+        if not 1 <= limit <= 10_000:
+            raise BadRequest(f"limit = {limit} entries is out of range; ask for 1 to 10000")
+        return self._history().search(search, limit, abstained)
+
+    def clear_history(self) -> int:
+        """Delete the whole history; how many entries there were."""
+        return self._history().clear()
+
+    def progress(self) -> Progress:
+        """Per-topic mastery from the interview sessions and Leitner boxes, the cards due today, scores
+        over time, and what to study next (weak and never-drilled topics, questions the notes could not
+        answer, points missed or contradicted in recent sessions)."""
+        from rag.interview.progress import progress_of
+
+        self.ensure_index()
+        return progress_of(self)
 
     def status(self) -> dict:
         manifest = read_manifest(self.index_dir)

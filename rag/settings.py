@@ -59,6 +59,9 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     dense_weight: float = 0.7
     bm25_weight: float = 0.3
+    # follow the wikilinks of the top passages to the notes they name (rag/answer/retrieve.py); the shipped
+    # notes link to no note of theirs, so the held-out questions cannot show it helping: opt in (README)
+    follow_links: bool = Field(False, description="add the closest passage of each note the top passages link to")
 
     # the LLM, spoken to over vLLM's OpenAI-compatible API
     llm_model: str = Field("smollm2-135m-instruct", description="the packaged model, or any HF model folder or name")
@@ -96,9 +99,16 @@ class Settings(BaseSettings):
     # answer, added to the cosine-and-overlap score. It ranks better on its validation notes but worse first
     # sentences on the held-out study set (P@1 0.58 vs 0.62, training/results/reader_eval.md): opt in
     reader: bool = Field(False, description="add the shipped reader's score to evidence ranking")
+    # The support head (rag/answer/support.py) as a second test of each generated sentence. On answers a
+    # capable model writes it dropped no wrong sentence the rule kept, and cost faithful ones (eval/capable.py,
+    # README "Answers you can trust"): opt in
+    support_check: bool = Field(False, description="a sentence also needs the support head to find it in its block")
     llm_timeout: float = 120.0
     llm_autostart: bool = True
     prompt_template: Path | None = None
+    history: bool = Field(
+        True, description="keep every question and its answer in <index_dir>/history.sqlite (`rag history`)"
+    )
 
     # evaluation: a capable judge served over the same protocol; unset, documented proxies are used
     judge_base_url: str | None = None

@@ -4,6 +4,7 @@ marked `llm`) one vLLM server started for the whole session."""
 from __future__ import annotations
 
 import os
+import shutil
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -11,7 +12,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 from pathlib import Path
 
 import pytest
-from helpers import ARTIFACTS, CHROMIUM, NOTES, free_port
+from helpers import ARTIFACTS, CHROMIUM, FRESH, NOTES, free_port
 
 from rag import Assistant, Settings
 
@@ -44,6 +45,13 @@ def shipped(shipped_index) -> Assistant:
     return Assistant(
         notes_dir=NOTES, index_dir=shipped_index, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_autostart=False
     )
+
+
+@pytest.fixture
+def own_index(shipped_index, tmp_path) -> Path:
+    """A copy of the shipped index of this test's own, with no history or interview sessions yet."""
+    shutil.copytree(shipped_index, tmp_path / "index", ignore=FRESH)
+    return tmp_path / "index"
 
 
 @pytest.fixture

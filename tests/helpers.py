@@ -15,6 +15,9 @@ NOTES = REPO / "notes"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"  # Debian's, driven through Playwright's executable_path
 RAG = str(Path(sys.executable).parent / "rag")
+# what other tests leave in the shared shipped index (their history, their interview sessions): a copy
+# made with this starts without them
+FRESH = shutil.ignore_patterns("history.sqlite*", "interview")
 
 
 def rag(*args, env=None, input=None, timeout=300) -> subprocess.CompletedProcess:

@@ -82,7 +82,7 @@ def test_an_unusable_judge_reply_is_said_in_the_feedback(coach, reply):
         fb = graded.grade(DROPOUT, DROPOUT_ANSWER)
         assert judge.requests  # it was asked
     alone = coach.grade(DROPOUT, DROPOUT_ANSWER)
-    assert fb.judged_by == ["embedding"] and fb.score == alone.score
+    assert fb.judged_by == ["embedding", "support"] and fb.score == alone.score
     assert any("judge model judge-x gave no usable verdict" in n for n in fb.notices)
     assert not any("judge" in n for n in alone.notices)
 
@@ -102,7 +102,7 @@ def test_a_usable_judge_reply_adds_no_notice(coach):
         judge.reply = json.dumps({"covered": [True] * len(session.plan[0].key_points)})
         session.next_question()
         fb = session.answer(" ".join(session.plan[0].key_points))
-    assert fb.judged_by == ["embedding", "llm"] and fb.notices == []
+    assert fb.judged_by == ["embedding", "support", "llm"] and fb.notices == []
 
 
 # ---- marks and Leitner -----------------------------------------------------------------------------

@@ -3,6 +3,7 @@ and the notes closest in meaning from the real index's vectors."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from helpers import rag
 from linked_vault import linked_vault
 
 from rag import BadRequest
+from rag.library.related import NoteGraph
 
 
 @pytest.fixture
@@ -93,3 +95,29 @@ def test_rag_related_prints_reasons_and_json(notes_dir, tmp_path, cli_env):
     wrong = rag("related", "atention", *where, env=cli_env)
     assert wrong.returncode == 1 and wrong.stdout == ""
     assert len(wrong.stderr.strip().splitlines()) == 1 and "closest: deep/attention.md" in wrong.stderr
+
+
+def test_follow_links_adds_the_closest_passage_of_a_note_the_top_passages_link_to(vault, make_assistant):
+    question = "scaled dot product attention"
+    plain = [h.source for h in vault.retrieve(question, k=4)]
+    assert plain[0] == "deep/attention.md" and "softmax.md" not in plain
+    following = make_assistant(follow_links=True)
+    hits = following.retrieve(question, k=4)
+    # attention.md embeds softmax.md: its passage takes the last place, below the question's own best three
+    assert [h.source for h in hits] == [*plain[:3], "softmax.md"]
+    assert hits[3].score <= hits[2].score
+    # a link is followed only inside the scope asked for, and only from a passage that holds it
+    scoped = following.retrieve(question, k=4, sources=["deep", "rnn"])
+    assert {h.source for h in scoped} == {"deep/attention.md", "deep/transformer.md", "rnn.md"}
+    assert [h.source for h in following.retrieve("boil pasta in salted water", k=4)] == [
+        h.source for h in vault.retrieve("boil pasta in salted water", k=4)
+    ]
+
+
+def test_a_passage_links_only_to_what_is_on_its_own_lines(vault):
+    graph = NoteGraph(vault.index, vault.index_dir)
+    attention = next(c for c in vault.index.chunks if c.source == "deep/attention.md")
+    # not the link inside a code block, the missing note or the pasted image: no notes to follow
+    assert graph.passage_links(attention) == ["deep/transformer.md", "softmax.md"]
+    front_matter = dataclasses.replace(attention, line_start=1, line_end=3)
+    assert graph.passage_links(front_matter) == []

@@ -14,7 +14,7 @@ import anyio
 import openai
 import pytest
 from fake_llm import FakeLLM
-from helpers import free_port, rag
+from helpers import free_port, rag, write
 from linked_vault import linked_vault
 
 from rag import Assistant, BadRequest
@@ -64,6 +64,9 @@ def test_an_unknown_source_or_tag_lists_the_closest_names(vault):
         vault.retrieve(QUESTION, sources=["transformers"])
     with pytest.raises(BadRequest, match=r"closest: deep/"):
         vault.retrieve(QUESTION, sources=["dep"])
+    write(vault.notes_dir, "accenture-interview-prep.md", "# Prep\n\nTell me about yourself.\n")
+    with pytest.raises(BadRequest, match=r"'accenture' in the notes; closest: accenture-interview-prep.md$"):
+        vault.retrieve(QUESTION, sources=["accenture"])  # a part of a name, too short a part for difflib
     with pytest.raises(BadRequest, match=r"no note has the tag 'nlpp'; closest: nlp"):
         vault.retrieve(QUESTION, tags=["nlpp"])
 
@@ -99,6 +102,19 @@ def test_rag_interview_source_and_tag(notes_dir, tmp_path, cli_env):
     assert "· softmax > Softmax" in run.stdout and "Saved." in run.stdout
     wrong = rag("interview", "--tag", "nlpx", *where, env=env, input="/quit\n")
     assert wrong.returncode == 1 and "no note has the tag 'nlpx'; closest: nlp" in wrong.stderr
+
+
+def test_rag_chat_source_and_tag(notes_dir, tmp_path, cli_env):
+    linked_vault(notes_dir)
+    where = ["--notes", str(notes_dir), "--index", str(tmp_path / "idx"), "--no-log"]
+    run = rag("chat", "--source", "seq2seq", *where, env=cli_env, input=f"{QUESTION}\n/sources\n/quit\n")
+    assert run.returncode == 0, run.stderr
+    shown = [line for line in run.stdout.splitlines() if ".md:" in line]
+    assert shown and all("seq2seq.md:" in line for line in shown), run.stdout
+    wrong = rag("chat", "--tag", "nlpx", *where, env=cli_env, input=f"{QUESTION}\n")
+    assert wrong.returncode == 1 and wrong.stderr.strip().splitlines() == [
+        "error: no note has the tag 'nlpx'; closest: nlp"
+    ]
 
 
 def test_mcp_tools_take_a_scope(vault, notes_dir, tmp_path, fake):

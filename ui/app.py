@@ -1,4 +1,4 @@
-"""The Gradio app: chat, mock interview, library and evaluation, all through the `Assistant` API."""
+"""The Gradio app: chat, mock interview, progress, library and evaluation, all through the `Assistant` API."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from rag import (
     plain_messages,
 )
 from ui.interview_view import feedback_history, to_mark, transcript_file
+from ui.progress_view import history_panel, progress_tab
 from ui.related_view import related_card
 from ui.render import CSS, LATEX_DELIMITERS, chat_text, feedback_card, hit_cards, note_view, source_cards
 from ui.uploads import ALLOWED, UPLOAD_TRANSPORT_FACTOR, UploadRefused, save_upload
@@ -513,6 +514,7 @@ class App:
             loading = gr.Markdown(LOADING, elem_id="loading")
             demo.load(self.loading, None, loading)
             pickers = [*self._chat_tab(), *self._interview_tab()]
+            progress_tab(self.base)
             demo.load(lambda: 2 * self.scope_choices(), None, pickers)  # the library as it is when the page opens
             self._library_tab(demo)
             self._evaluation_tab()
@@ -553,6 +555,7 @@ class App:
                 check = gr.Button("Check my answer", size="sm", elem_id="chat-check-button")
                 checked = gr.HTML(elem_id="chat-check-result", js_on_load=OPEN_NOTE_JS)
             check.click(self.check_answer, [chatbot, own], checked)
+            refresh_history = history_panel(self.base)
             with gr.Accordion("Settings", open=False):
                 k = gr.Slider(1, 10, value=s.top_k, step=1, label="passages (top-k)")
                 endpoint = gr.Textbox(
@@ -573,7 +576,7 @@ class App:
                 api_name="respond",
                 show_progress_on=chatbot,
                 trigger_mode="always_last",  # a question sent while one is answered runs next
-            ).then(lambda: gr.update(interactive=True), None, send)
+            ).then(lambda: gr.update(interactive=True), None, send).then(*refresh_history)
             new.click(lambda: ([], "", "", ""), None, [chatbot, cards, notice, related])
             chatbot.clear(lambda: ("", "", ""), None, [cards, notice, related])  # the toolbar's trash icon
         return place, tag

@@ -137,6 +137,11 @@ def note_view(note, line: int, end: int, path: str) -> str:
     )
 
 
+def _said(point) -> str:
+    """The candidate's own sentence a contradicted point answers, when the grader found it."""
+    return f"you said “{escape(point.said)}”; " if point.said else ""
+
+
 def feedback_card(fb, title: str = "", answer: str | None = None, mark: str | None = None) -> str:
     """A graded answer: `title` says what it answers ("Q2: What is dropout?"), so a card read under the
     next question is never taken for that one's."""
@@ -150,7 +155,8 @@ def feedback_card(fb, title: str = "", answer: str | None = None, mark: str | No
     )
     points = "".join(f'<li class="covered">✓ {escape(k.text)} <i>— {escape(k.cite)}</i></li>' for k in fb.covered)
     points += "".join(
-        f'<li class="missed contradicted">✗ <b>contradicted:</b> {escape(k.text)} <i>— {escape(k.cite)}</i></li>'
+        f'<li class="missed contradicted">✗ <b>contradicted:</b> {_said(k)}your notes say {escape(k.text)} '
+        f"<i>— {escape(k.cite)}</i></li>"
         for k in fb.contradicted
     )
     points += "".join(f'<li class="missed">✗ {escape(k.text)} <i>— {escape(k.cite)}</i></li>' for k in fb.missed)

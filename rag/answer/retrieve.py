@@ -8,14 +8,18 @@ chunk (an acronym only BM25 knows) can carry it alone (README, "Retrieval qualit
 from __future__ import annotations
 
 import difflib
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
+from ingest.chunking import Chunk
 from ingest.embed import Embedder
 from ingest.store import IndexData, bm25_tokenize
 from rag.errors import BadRequest
 from rag.types import Hit
+
+LINKS_FOLLOWED_FROM = 3  # hits whose passages' links are followed (`follow_links`)
 
 
 def resolve_sources(data: IndexData, given: list[str] | None) -> list[str] | None:
@@ -76,8 +80,10 @@ def resolve_tags(data: IndexData, given: list[str] | None) -> list[str] | None:
 
 
 def _closest(name: str, names: dict[str, str]) -> str:
-    """ "closest: …" with up to three of what the names nearest to `name` stand for, or ""."""
-    close = dict.fromkeys(names[n] for n in difflib.get_close_matches(name, list(names), n=10))
+    """ "closest: …" with up to three of what the names nearest to `name` stand for, or "": first the
+    names holding it (`accenture` for accenture-interview-prep.md, too short for difflib), shortest first."""
+    holding = sorted((n for n in names if name and name.lower() in n.lower()), key=len)
+    close = dict.fromkeys(names[n] for n in [*holding, *difflib.get_close_matches(name, list(names), n=10)])
     return f"closest: {', '.join(list(close)[:3])}" if close else ""
 
 
@@ -91,6 +97,7 @@ class Retriever:
         rrf_k: int = 60,
         dense_weight: float = 0.7,
         bm25_weight: float = 0.3,
+        links: Callable[[Chunk], list[str]] | None = None,
     ):
         self.data = data
         self.embedder = embedder
@@ -99,11 +106,14 @@ class Retriever:
         self.rrf_k = rrf_k
         self.dense_weight = dense_weight
         self.bm25_weight = bm25_weight
+        self.links = links  # the notes a passage links to: followed when given (`follow_links`)
 
     @classmethod
-    def from_settings(cls, data: IndexData, embedder: Embedder, settings) -> Retriever:
+    def from_settings(
+        cls, data: IndexData, embedder: Embedder, settings, links: Callable[[Chunk], list[str]] | None = None
+    ) -> Retriever:
         s = settings
-        return cls(data, embedder, s.candidates, s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight)
+        return cls(data, embedder, s.candidates, s.fusion, s.rrf_k, s.dense_weight, s.bm25_weight, links)
 
     def _allowed(self, sources: list[str] | None, tags: list[str] | None) -> np.ndarray | None:
         if not sources and not tags:
@@ -199,6 +209,8 @@ class Retriever:
             self._complete(query, tokens, dense, lexical)
         scores = self._fuse(dense, lexical)
         best = sorted(scores, key=lambda i: (-scores[i], dense_rank.get(i, n + 1)))[:k]
+        if self.links is not None:
+            best = self._follow_links(best, scores, question, query, allowed)
         notes = Path(self.data.manifest.notes_dir)
         return [
             Hit(
@@ -211,3 +223,31 @@ class Retriever:
             )
             for rank, i in enumerate(best, 1)
         ]
+
+    def _follow_links(
+        self,
+        best: list[int],
+        scores: dict[int, float],
+        question: str,
+        query: np.ndarray | None,
+        allowed: np.ndarray | None,
+    ) -> list[int]:
+        """The top hits with, below them, the passage closest to the question of each note the first
+        hits' own passages link to (and that no hit is from yet), in place of the last hits: at most half
+        of them, so the question's best passages stay. A linked passage scores no more than the hit above."""
+        chunks = self.data.chunks
+        have = {chunks[i].source for i in best}
+        notes = [n for i in best[:LINKS_FOLLOWED_FROM] for n in self.links(chunks[i]) if n not in have]
+        linked = []
+        for note in list(dict.fromkeys(notes))[: len(best) // 2]:
+            ids = [i for i, c in enumerate(chunks) if c.source == note and (allowed is None or allowed[i])]
+            if ids:
+                if query is None:  # bm25-only fusion embedded nothing
+                    query = self.embedder.embed_query(question)
+                vectors = np.vstack([self.data.dense.reconstruct(i) for i in ids])
+                linked.append(ids[int(np.argmax(vectors @ query))])
+        kept = best[: len(best) - len(linked)]
+        floor = scores[kept[-1]] if kept else 0.0
+        for i in linked:
+            scores[i] = min(scores.get(i, 0.0), floor)
+        return kept + linked

@@ -18,8 +18,15 @@ from ingest.chunking import SENTENCE_END, Chunk
 from ingest.markdown import FENCE
 from ingest.sections import DEFINITION, MD_HEADING, NUMBERED, clean_heading
 
-KINDS = ("definition", "compare", "why", "formula", "calculation")
-DIFFICULTY = {"definition": "easy", "compare": "medium", "why": "medium", "formula": "medium", "calculation": "hard"}
+KINDS = ("definition", "compare", "why", "formula", "calculation", "scenario")
+DIFFICULTY = {
+    "definition": "easy",
+    "compare": "medium",
+    "why": "medium",
+    "formula": "medium",
+    "calculation": "hard",
+    "scenario": "hard",
+}
 
 BOLD_TERM = re.compile(r"^\s*(?:[-*+]|\d+[.)])?\s*[*_]{2,3}([^*_\n]{2,60}?)[*_]{2,3}\s*:?\s*[*_]{0,3}\s*:?\s*(.*)$")
 # headings that name a part of a section rather than a topic of its own
@@ -35,6 +42,28 @@ COMPARE = re.compile(r"\s(?:vs\.?|versus)\s|,.+\band\b|\band\b.+,|\bvs\b", re.I)
 PROS_CONS = re.compile(r"\b(pros|cons|advantages?|disadvantages?|drawbacks?|caveats?|limitations?|benefits?)\b", re.I)
 PITCH = re.compile(r"\b(wer bin ich|who am i|about me|pitch|self[- ]?intro\w*|introduction|vorstellung)\b", re.I)
 QUESTION_WORD = re.compile(r"^(why|when|how|what|which|should|can|is|are|do|does)\b", re.I)
+# headings that organise a note rather than name a thing to know: agendas, goals, slide titles, a
+# question word alone, a line of code, the author's own plans ("Was ist für mich interessant")
+AGENDA = re.compile(
+    r"^(table of contents|contents|agenda|goals?|objectives?|outline|overview|sprint.*|week \d.*|day \d.*|"
+    r"to-?dos?|schedule|timeline|next steps|resources|references|acknowledge?ments?|why|how|what|when|"
+    r"basic concepts|key concepts|main points|takeaways?|implementation|calculation|the operation|"
+    r"examples? in practice)$"
+    r"|\bq\s*&\s*a\b|brainstorm|\bcredit\b|grading|rubric|deliverables?|milestones?|=|`"
+    r"|\b(i|me|my|ich|mich|mir|mein\w*)\b",
+    re.I,
+)
+# what a lecture's agenda says it will do ("Discuss the importance of responsible AI")
+AGENDA_VERB = re.compile(r"^(discuss|address|explore|introduce|cover|present|highlight|examine|outline|share)\b", re.I)
+# a sentence saying what a thing is for: such a concept is asked as why/when
+PURPOSE = re.compile(
+    r"\b(to (prevent|avoid|reduce|improve|speed up|stabili[sz]e|mitigate)|helps? (to )?(prevent|avoid|reduce|"
+    r"improve|address)|in order to|prevents?|mitigates?|(is|are) used (to|for))\b",
+    re.I,
+)
+DIFFERENCE = re.compile(r"^differences? (from|between|to|with)\b", re.I)
+# "If the validation loss does not improve for 5 epochs, training stops": a situation to ask about
+CONDITION = re.compile(r"^(?:if|when|whenever)\s+(?!(?:it|this|these|they|that|so)\b)([^,]{20,140}),\s+\S", re.I)
 
 
 @dataclass
@@ -113,17 +142,26 @@ def _regions(chunk: Chunk) -> list[_Region]:
 
 
 def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> list[str]:
-    """The region's sentences and bullets, without code, display formulas, tables and fragments.
+    """The region's sentences and bullets, without code, tables and fragments.
     The note's own questions ("How can batch norm be demonstrated?") are no points to cover, except
-    where the questions are the content (company mode: what to ask the interviewer)."""
+    where the questions are the content (company mode: what to ask the interviewer). A display formula
+    belongs to the sentence that introduces it ("The TD-Learning update rule:"): alone that is a label,
+    with its formula a point and a model answer; elsewhere a lone formula is no point."""
     points: list[str] = []
     in_code = in_math = False
     paragraph: list[str] = []
+    formula: list[str] = []
 
     def flush() -> None:
         text = " ".join(paragraph)
         paragraph.clear()
         points.extend(s for s in SENTENCE_END.split(text) if s)
+
+    def attach() -> None:
+        text = " ".join(formula).strip()
+        formula.clear()
+        if points and points[-1].rstrip().endswith((":", "$$")) and text.strip("$ "):
+            points[-1] = f"{points[-1].rstrip()} {text}"
 
     for raw in lines:
         line = raw.strip()
@@ -131,11 +169,15 @@ def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> lis
             in_code = not in_code
             flush()
             continue
-        if line.startswith("$$"):
-            in_math = not (in_math or (line.endswith("$$") and len(line) > 2))
+        if in_code or line.startswith("|") or MD_HEADING.match(line):
+            continue  # a heading names the section: the grader masks it, it is no point to cover
+        if line.startswith("$$") or in_math:
             flush()
-            continue
-        if in_code or in_math or line.startswith("|"):
+            formula.append(line)
+            opened = line.startswith("$$") and not in_math
+            in_math = not line.endswith("$$") or (opened and len(line) == 2)
+            if not in_math:
+                attach()
             continue
         if not line:
             flush()
@@ -146,7 +188,10 @@ def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> lis
         else:
             paragraph.append(line)
     flush()
-    cleaned = [" ".join(re.sub(r"[*_`]{1,3}", "", p).split()) for p in points]
+    # bold, italics and code marks; an underscore only where it opens or closes a word, so that LaTeX
+    # subscripts stay (`\\sqrt{d_k}`, `d_{model}`)
+    emphasis = re.compile(r"\*{1,3}|`{1,3}|(?<![\w\\{}^])_{1,3}(?=\w)|(?<=\w)_{1,3}(?![\w{])")
+    cleaned = [" ".join(emphasis.sub("", p).split()) for p in points]
     kept = [
         p for p in cleaned if len(re.findall(r"[A-Za-zÀ-ÿ]{2,}", p)) >= 3 and not re.match(r"^sources?\s*:", p, re.I)
     ]
@@ -274,7 +319,59 @@ def concepts_from_chunks(chunks: list[Chunk], min_points: int = 1) -> list[Conce
                 key_points=points,
                 prompt=asked,
             )
+    taken = {(c.term, c.kind) for c in found.values()}
+    for concept in found.values():
+        _ask_by_content(concept, taken)
     return list(found.values())
+
+
+def _ask_by_content(concept: Concept, asked: set[tuple[str, str]]) -> None:
+    """A definition whose section states a situation ("If the validation loss does not improve...") is
+    asked as a scenario, one that says what the thing is for as why/when: the note's content, not only
+    its shape, decides the kind. The key keeps the shape's kind, so Leitner boxes and labelled answers
+    keep finding the concept."""
+    if concept.kind != "definition":
+        return
+    # "(e.g., adding more features)" holds a comma that is no end of the condition
+    plain = [re.sub(r"\s*\([^)]*\)", "", p) for p in concept.key_points]
+    situation = next((m.group(1) for p in plain if (m := CONDITION.match(p))), None)
+    worked = CALCULATION.search(concept.heading) and len(re.findall(r"\d", " ".join(plain))) >= 4
+    kind = (
+        "scenario"
+        if situation
+        else "calculation"
+        if worked
+        else "compare"
+        if DIFFERENCE.match(concept.term)
+        else "why"
+        if any(PURPOSE.search(p) and _names(p, concept.term) for p in plain)
+        else None
+    )
+    if kind and (concept.term, kind) not in asked:
+        asked.add((concept.term, kind))
+        concept.kind, concept.prompt = kind, situation or ""
+
+
+def _names(sentence: str, term: str) -> bool:
+    """Whether the sentence is about the term ("A dropout layer is ... used to prevent overfitting"), not
+    about something else in its section: it names the term's last word, or its stem."""
+    words = re.findall(r"[A-Za-z]{3,}", term)
+    return bool(words) and words[-1].lower()[:5] in sentence.lower()
+
+
+def substantive(concept: Concept) -> bool:
+    """Worth an interview question: a named thing, not an agenda item, goal or code line, with prose
+    under it (a label ending in ":" or a formula alone is no answer to ask for)."""
+    if AGENDA.search(concept.term):
+        return False
+    prose = [
+        p
+        for p in concept.key_points
+        if not p.rstrip().endswith(":") and len(re.findall(r"[A-Za-z]{2,}", p)) >= 0.6 * len(p.split())
+    ]
+    if prose and sum(bool(AGENDA_VERB.match(p)) for p in prose) * 2 >= len(prose):
+        return False
+    return any(len(p.split()) >= 7 for p in prose)
 
 
 def company_notes(chunks: list[Chunk], patterns: list[str]) -> list[Chunk]:

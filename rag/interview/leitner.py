@@ -11,7 +11,7 @@ import json
 import os
 import random
 import tempfile
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 
 from rag.interview.concepts import Concept
@@ -27,6 +27,16 @@ STEP = {"again": None, "hard": 0, "good": 1, "easy": 2}  # None: back to box 1
 
 def unsure(score: float) -> bool:
     return UNSURE[0] <= score <= UNSURE[1]
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def due_date(card: dict) -> date:
+    """A card in box n comes back 2**(n-1) days after its last answer: box 1 the next day, box 5 after
+    16 days (`rag progress`'s cards due today)."""
+    return datetime.fromisoformat(card["seen"]).date() + timedelta(days=2 ** (card["box"] - 1))
 
 
 class LeitnerBoxes:
@@ -53,7 +63,7 @@ class LeitnerBoxes:
             "term": concept.term,
             "topic": concept.topic,
             "last_score": score,
-            "seen": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "seen": now(),
         }
         self._write(cards)
         return new
@@ -62,13 +72,24 @@ class LeitnerBoxes:
         """Move the concept as the candidate's mark says, from the box it was in before the answer was
         recorded: marking twice (Hard, then Good) counts only the last mark."""
         cards = self._read()
-        card = cards.get(concept.key) or {"box": 1, "term": concept.term, "topic": concept.topic}
+        card = cards.get(concept.key) or {"box": 1, "term": concept.term, "topic": concept.topic, "seen": now()}
         before = card.get("from_box", card["box"])
         step = STEP[mark]
         card.update(box=1 if step is None else min(max(before, 1) + step, TOP_BOX), mark=mark, from_box=before)
         cards[concept.key] = card
         self._write(cards)
         return card["box"]
+
+    def cards(self) -> dict[str, dict]:
+        """Every card by concept key. A card without the date of its last answer (marked before it was
+        ever recorded) is dated today, and that date is stored, so it falls due from a fixed day."""
+        cards = self._read()
+        undated = [card for card in cards.values() if "seen" not in card]
+        for card in undated:
+            card["seen"] = now()
+        if undated:
+            self._write(cards)
+        return cards
 
     def _write(self, cards: dict[str, dict]) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)

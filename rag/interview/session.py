@@ -20,10 +20,17 @@ from ingest.store import bm25_tokenize
 from rag.answer.citations import excerpt
 from rag.errors import InterviewError
 from rag.interview.check import grade_answer, sources_for
-from rag.interview.concepts import Concept, company_concepts, company_notes, concepts_from_chunks, matches_topic
+from rag.interview.concepts import (
+    Concept,
+    company_concepts,
+    company_notes,
+    concepts_from_chunks,
+    matches_topic,
+    substantive,
+)
 from rag.interview.grading import Feedback, KeyPoint
 from rag.interview.leitner import MARKS, UNSURE, WEAK_MARKS, LeitnerBoxes, unsure
-from rag.interview.phrasing import llm_question, template_question
+from rag.interview.phrasing import answerable, llm_question, template_question
 from rag.types import Source
 
 if TYPE_CHECKING:
@@ -111,6 +118,28 @@ def follow_up_question(term: str, point: str, feedback: Feedback, idf: dict[str,
     return f"Follow-up on {term}: your answer {said} this point of your notes — fill the gap and explain it: “{gap}”"
 
 
+def mixed_plan(ordered: list[Concept], n: int, check: bool) -> list[Concept]:
+    """The first n concepts of `ordered` worth asking: first no kind more than half the session while
+    others are due (a mix of definitions, why/when, scenarios...), then whatever is left in order. With
+    `check`, a concept whose question its section does not answer (the reader model) is left out."""
+    plan: list[Concept] = []
+    seen: set[tuple[str, str]] = set()
+    for limit in (-(-n // 2), n):
+        for concept in ordered:
+            # one question per term and per chunk: "Forward Pass" twice, or two questions answered by
+            # the same passage, would repeat within the session
+            asked = (concept.term.lower(), concept.kind)
+            if len(plan) == n or asked in seen or any(c.chunk_ids == concept.chunk_ids for c in plan):
+                continue
+            if sum(c.kind == concept.kind for c in plan) >= limit:
+                continue
+            seen.add(asked)  # asked or not answerable from its section: not tried twice
+            if check and not answerable(concept, template_question(concept)):
+                continue
+            plan.append(concept)
+    return plan
+
+
 class InterviewSession:
     def __init__(
         self,
@@ -162,7 +191,7 @@ class InterviewSession:
                 )
             pool = company_concepts(notes)
         else:
-            pool = concepts_from_chunks(chunks)
+            pool = [c for c in concepts_from_chunks(chunks) if substantive(c)]
         candidates = [c for c in pool if matches_topic(c, topic) and (difficulty is None or c.difficulty == difficulty)]
         if not candidates:
             biggest = [t for t, _ in Counter(topic_group(c.heading) for c in pool).most_common(8)]
@@ -171,18 +200,15 @@ class InterviewSession:
                 + (f" at difficulty {difficulty}" if difficulty else "")
                 + f"; try one of: {'; '.join(biggest)}"
             )
-        plan: list[Concept] = []
-        seen: set[tuple[str, str]] = set()
-        for concept in cls.boxes_for(assistant).order(candidates, random.Random(seed)):
-            # one question per term and per chunk: "Forward Pass" twice, or two questions answered by
-            # the same passage, would repeat within the session
-            asked = (concept.term.lower(), concept.kind)
-            if asked in seen or any(c.chunk_ids == concept.chunk_ids for c in plan):
-                continue
-            seen.add(asked)
-            plan.append(concept)
-            if len(plan) == n:
-                break
+        ordered = cls.boxes_for(assistant).order(candidates, random.Random(seed))
+        plan = mixed_plan(ordered, n, check=mode == "concepts")
+        # start_in_scope plans with n beyond the pool and keeps its scope's first n: no shortage there
+        if difficulty and len(plan) < n <= len(pool):
+            where = f" on topic {topic!r}" if topic else ""
+            raise InterviewError(
+                f"only {len(plan)} {difficulty} question(s){where} can be asked from your notes, {n} asked: "
+                f"ask for n={len(plan)} or another difficulty"
+            )
         return cls(assistant, plan, mode, topic, phrasing, follow_ups=follow_ups)
 
     @staticmethod
@@ -445,7 +471,10 @@ class InterviewSession:
                 "",
             ]
             lines += [f"- ✓ {k.text} — *{k.cite}*" for k in fb.covered]
-            lines += [f"- ✗✗ contradicted: {k.text} — *{k.cite}*" for k in fb.contradicted]
+            lines += [
+                f"- ✗✗ contradicted: {f'you said “{k.said}”; ' if k.said else ''}your notes say {k.text} — *{k.cite}*"
+                for k in fb.contradicted
+            ]
             lines += [f"- ✗ {k.text} — *{k.cite}*" for k in fb.missed]
             lines += [f"> {n}" for n in fb.notices]
             lines += ["", f"**Model answer** (from your notes): {fb.model_answer}", ""]

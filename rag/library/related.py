@@ -18,13 +18,14 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from ingest.chunking import Chunk
 from ingest.markdown import EMBED, FENCE, WIKILINK
 from ingest.store import IndexData
 from rag.answer.retrieve import resolve_sources
 from rag.errors import BadRequest
 
 LINKS_FILE = "links.json"
-LINKS_VERSION = 1  # a change to what read_links finds must bump this: every note is read again
+LINKS_VERSION = 2  # a change to what read_links finds must bump this: every note is read again
 LINKED_KINDS = (".md", ".txt")  # PDFs carry no wikilinks
 NOTE_SUFFIXES = {"", ".md", ".txt", ".pdf"}  # a link to anything else (a pasted image) is an attachment
 SHARED_TERMS = 3
@@ -53,23 +54,29 @@ class Related:
 class _Links:
     links: list[str]
     embeds: list[str]
+    lines: list[tuple[int, str]]  # (line number, target) of each link and embed
 
 
 def read_links(text: str) -> _Links:
-    """Link and embed targets of a note, outside code blocks, without `#heading` or `|alias`."""
+    """Link and embed targets of a note, outside code blocks, without `#heading` or `|alias`, and the
+    line each is on (1-based, as a chunk's line span counts): a passage's own links are those in its span."""
     links: list[str] = []
     embeds: list[str] = []
+    lines: list[tuple[int, str]] = []
     in_code = False
-    for line in text.split("\n"):
+    target = lambda t: t.split("#", 1)[0].strip().rstrip("/")
+    for number, line in enumerate(text.split("\n"), 1):
         if FENCE.match(line):
             in_code = not in_code
         if in_code:
             continue
-        embeds += EMBED.findall(line)
-        links += [m.group(1) for m in WIKILINK.finditer(EMBED.sub("", line))]
-    target = lambda t: t.split("#", 1)[0].strip().rstrip("/")
+        found_embeds = EMBED.findall(line)
+        found_links = [m.group(1) for m in WIKILINK.finditer(EMBED.sub("", line))]
+        embeds += found_embeds
+        links += found_links
+        lines += [(number, t) for t in dict.fromkeys(map(target, found_embeds + found_links)) if t]
     return _Links(
-        [t for t in dict.fromkeys(map(target, links)) if t], [t for t in dict.fromkeys(map(target, embeds)) if t]
+        [t for t in dict.fromkeys(map(target, links)) if t], [t for t in dict.fromkeys(map(target, embeds)) if t], lines
     )
 
 
@@ -96,7 +103,7 @@ def _cached_links(data: IndexData, index_dir: Path) -> dict[str, _Links]:
         fresh[source] = kept
     if fresh != cache:
         _write_atomically(path, {"version": LINKS_VERSION, "notes": fresh})
-    return {s: _Links(v["links"], v["embeds"]) for s, v in fresh.items()}
+    return {s: _Links(v["links"], v["embeds"], [tuple(at) for at in v["lines"]]) for s, v in fresh.items()}
 
 
 def _write_atomically(path: Path, data: dict) -> None:
@@ -117,10 +124,13 @@ class NoteGraph:
         self._by_name = self._names()
         self.unresolved: dict[str, list[str]] = {}
         self.outgoing: dict[str, list[tuple[str, str]]] = {}  # note -> [(target note, "links to" | "embeds")]
+        self.lines: dict[str, list[tuple[int, str]]] = {}  # note -> [(line, note linked or embedded there)]
         for source, found in _cached_links(data, index_dir).items():
             for relation, targets in (("links to", found.links), ("embeds", found.embeds)):
                 for target in targets:
                     self._link(source, target, relation)
+            at = [(line, self._find(target)) for line, target in found.lines]
+            self.lines[source] = [(line, note) for line, note in at if note not in (None, source)]
         self.vectors, self.terms = self._note_vectors()
 
     def _names(self) -> dict[str, str]:
@@ -136,11 +146,19 @@ class NoteGraph:
     def _link(self, source: str, target: str, relation: str) -> None:
         if PurePosixPath(target).suffix.lower() not in NOTE_SUFFIXES:
             return  # an image or other attachment, not a note
-        found = self._by_name.get(target.lower().removeprefix("./"))
+        found = self._find(target)
         if found is None:
             self.unresolved.setdefault(source, []).append(target)
         elif found != source and (found, relation) not in self.outgoing.get(source, []):
             self.outgoing.setdefault(source, []).append((found, relation))
+
+    def _find(self, target: str) -> str | None:
+        return self._by_name.get(target.lower().removeprefix("./"))
+
+    def passage_links(self, chunk: Chunk) -> list[str]:
+        """The notes a passage links to or embeds: the links on the lines of its span."""
+        at = self.lines.get(chunk.source, [])
+        return list(dict.fromkeys(note for line, note in at if chunk.line_start <= line <= chunk.line_end))
 
     def _note_vectors(self) -> tuple[dict[str, np.ndarray], dict[str, Counter]]:
         """Each note's mean chunk vector (normalised) and its word counts."""

@@ -8,7 +8,7 @@ from rag.frontends.cli.app import app
 
 # isort: off
 # each area registers its commands when imported, in the order `rag --help` lists them
-from rag.frontends.cli import index, answers, servers, interview, evaluate, library  # noqa: F401, E402
+from rag.frontends.cli import index, answers, history, servers, interview, progress, evaluate, library  # noqa: F401, E402
 # isort: on
 
 __all__ = ["app"]

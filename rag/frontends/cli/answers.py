@@ -31,6 +31,8 @@ from rag.frontends.cli.console import (
 if TYPE_CHECKING:
     from rag import Answer, AnswerStream, Assistant
 
+NoLogOpt = Annotated[bool, typer.Option("--no-log", help="Keep no record in the history (rag history).")]
+
 
 def print_sources(answer: Answer, cited_only: bool = False) -> None:
     """One line per section (its passages' numbers together), cited sections first, under a legend."""
@@ -117,10 +119,11 @@ def ask(
     tag: TagOpt = None,
     no_autostart: Annotated[bool, typer.Option("--no-autostart", help="Never start the local server.")] = False,
     mode: AnswerModeOpt = None,
+    no_log: NoLogOpt = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Answer from your notes with the LLM, streaming, then list the sources."""
-    a = make_assistant(notes, index, answer_mode=mode)
+    a = make_assistant(notes, index, answer_mode=mode, history=False if no_log else None)
     try:
         # the question and k are checked before anything is ingested
         stream = a.stream(
@@ -137,9 +140,18 @@ CHAT_COMMANDS = {"/sources": "everything the last answer retrieved", "/reset": "
 
 
 @app.command()
-def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None, mode: AnswerModeOpt = None) -> None:
+def chat(
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+    k: TopK = None,
+    source: SourceOpt = None,
+    tag: TagOpt = None,
+    mode: AnswerModeOpt = None,
+    no_log: NoLogOpt = False,
+) -> None:
     """A conversation in the terminal. /sources, /reset, /quit; Ctrl-C cancels an answer."""
-    a = make_assistant(notes, index, answer_mode=mode)
+    a = make_assistant(notes, index, answer_mode=mode, history=False if no_log else None)
+    scope = {"sources": source, "tags": tag}
     history: list[dict] = []
     last: Answer | None = None
     out.print(
@@ -168,14 +180,14 @@ def chat(index: IndexOpt = None, notes: NotesOpt = None, k: TopK = None, mode: A
             listed = ", ".join(f"{name} ({what})" for name, what in CHAT_COMMANDS.items())
             out.print(f"[yellow]unknown command {escape(line)}[/]; the commands: {listed}", highlight=False)
         else:
-            last = chat_turn(a, history, line, k) or last
+            last = chat_turn(a, history, line, k, scope) or last
 
 
-def chat_turn(a: Assistant, history: list[dict], line: str, k: int | None) -> Answer | None:
-    """One question and its answer, added to `history` as far as it was shown; None when Ctrl-C
-    cancelled it (the conversation goes on without it)."""
+def chat_turn(a: Assistant, history: list[dict], line: str, k: int | None, scope: dict) -> Answer | None:
+    """One question and its answer (within `scope`: sources, tags), added to `history` as far as it was
+    shown; None when Ctrl-C cancelled it (the conversation goes on without it)."""
     try:
-        stream = a.stream_chat([*history, {"role": "user", "content": line}], k=k, console=err)
+        stream = a.stream_chat([*history, {"role": "user", "content": line}], k=k, console=err, **scope)
         sync_index(a)
         answer = stream_answer(stream, as_json=False)
     except KeyboardInterrupt:

@@ -16,7 +16,7 @@ from rag.frontends.cli.console import IndexOpt, NotesOpt, fail, make_assistant, 
 DatasetOpt = Annotated[Path | None, typer.Option("--dataset", help="JSONL question set (default: the shipped one).")]
 SplitOpt = Annotated[str, typer.Option("--split", help="dev, test, holdout, fresh or all.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Where the reports and plots go.")]
-ConfigsOpt = Annotated[str, typer.Option("--configs", help="Comma-separated: naive,bm25,dense,rrf,hybrid.")]
+ConfigsOpt = Annotated[str, typer.Option("--configs", help="Comma-separated: naive,bm25,dense,rrf,hybrid,links.")]
 SweepOpt = Annotated[str, typer.Option("--sweep", help="Chunk sizes to try with hybrid, e.g. 128,300.")]
 LimitOpt = Annotated[
     int, typer.Option("--limit", help="At most this many answerable questions, and a third as many unanswerable.")

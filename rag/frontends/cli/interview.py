@@ -31,7 +31,11 @@ def show_feedback(fb) -> None:
     for k in fb.covered:
         out.print(f"  [green]✓[/] {escape(k.text)} [dim]— {escape(k.cite)}[/]", highlight=False)
     for k in fb.contradicted:
-        out.print(f"  [bold red]✗ contradicted:[/] {escape(k.text)} [dim]— {escape(k.cite)}[/]", highlight=False)
+        said = f"you said “{escape(k.said)}”; " if k.said else ""
+        out.print(
+            f"  [bold red]✗ contradicted:[/] {said}your notes say {escape(k.text)} [dim]— {escape(k.cite)}[/]",
+            highlight=False,
+        )
     for k in fb.missed:
         out.print(f"  [red]✗[/] {escape(k.text)} [dim]— {escape(k.cite)}[/]", highlight=False)
     out.print(f"[bold]Model answer[/] (from your notes): {escape(fb.model_answer)}", highlight=False)

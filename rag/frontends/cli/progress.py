@@ -1,0 +1,81 @@
+"""What practice has achieved and what to study next: `rag progress`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.markup import escape
+
+from rag import RagError
+from rag.frontends.cli.app import app
+from rag.frontends.cli.console import (
+    IndexOpt,
+    JsonOpt,
+    NotesOpt,
+    err,
+    fail,
+    make_assistant,
+    out,
+    print_json,
+    sync_index,
+)
+
+if TYPE_CHECKING:
+    from rag import Progress
+
+
+@app.command()
+def progress(
+    plot: Annotated[Path | None, typer.Option("--plot", help="Write scores over time as a PNG here.")] = None,
+    index: IndexOpt = None,
+    notes: NotesOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Per-topic mastery, cards due today, scores over time, and what to study next."""
+    from rag import plot_progress
+
+    a = make_assistant(notes, index)
+    try:
+        sync_index(a)
+        found = a.progress()
+        if plot is not None:
+            plot_progress(found, plot)
+    except RagError as e:
+        fail(str(e))
+    if as_json:
+        print_json(found.to_json())
+    else:
+        show(found)
+    if plot is not None:
+        err.print(f"scores over time: {plot}")
+
+
+def show(p: Progress) -> None:
+    answered = sum(s["answered"] for s in p.sessions)
+    out.print(
+        f"[bold]{len(p.sessions)} sessions[/], {answered} answers; {p.drilled} of {p.concepts} concepts drilled; "
+        f"{len(p.due_today)} cards due today"
+    )
+    if p.topics:
+        out.print("\n[bold]Topics[/] [dim](mastery 0-1, weakest first)[/]")
+    for t in p.topics:
+        score = "—" if t.mean_score is None else f"{t.mean_score:.1f}/10"
+        style = "yellow" if t.weak else "green"
+        out.print(
+            f"  [{style}]{t.mastery:.2f}[/]  {escape(t.topic)}  [dim]{score}, {t.cards} cards, {t.due} due[/]",
+            highlight=False,
+        )
+    lists = {
+        "Due today": [f"{d['term']} (box {d['box']})" for d in p.due_today],
+        "Weak topics": p.weak_topics,
+        "Never drilled": p.never_drilled,
+        "Your notes could not answer": [u["question"] for u in p.unanswered],
+        "Missed or contradicted": [f"{m['point']} ({m['cite']})" for m in p.missed_points],
+    }
+    for title, items in lists.items():
+        if items:
+            out.print(f"\n[bold]{title}[/]")
+            for item in items:
+                out.print(f"  - {escape(item)}", highlight=False)
