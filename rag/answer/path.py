@@ -25,6 +25,7 @@ from rag.types import ANSWER_MODES, Answer, AnswerMode, Hit
 if TYPE_CHECKING:
     from ingest.embed import Embedder
     from rag.answer.prompt import PromptTemplate
+    from rag.answer.support import SupportModel
     from rag.llm.client import LLMClient, TokenCounter
     from rag.settings import Settings
 
@@ -37,6 +38,7 @@ class Parts(Protocol):
     llm: LLMClient
     template: PromptTemplate
     count_llm_tokens: TokenCounter
+    support_model: SupportModel | None
 
     def retrieve(
         self, question: str, k: int | None = None, sources: list[str] | None = None, tags: list[str] | None = None
@@ -154,7 +156,8 @@ def answer(
 
     # 4. generate: the evidence (or, raw, the passages) as numbered blocks, streamed back
     prompt, blocks = build_prompt(parts, question, evidence.blocks if evidence else hits, messages[:-1])
-    verifier = Verifier(evidence, parts.embedder, parts.template.system_text(len(blocks))) if evidence else None
+    system = parts.template.system_text(len(blocks))
+    verifier = Verifier(evidence, parts.embedder, system, parts.support_model) if evidence else None
     reply = yield from generate(parts, prompt, clock, verifier, policy)
     notice = joined(started_note, reply.cut_note)
     if evidence is None:

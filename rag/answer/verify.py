@@ -5,6 +5,9 @@ words and every number it states, and the sentence means what one of the block's
 cosine). Supported sentences keep a citation to the block that supports them (a wrong `[n]` is
 re-pointed, a missing one added); the rest are dropped from the answer and reported. Thresholds were
 chosen against hand labels (eval/datasets/answer_labels.jsonl; README, "Answers you can trust").
+
+With a support head (rag/answer/support.py, the `support_check` setting) a block must also hold a sentence,
+or two adjacent ones, that the head reads as stating the sentence (`SUPPORT_CUT`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,14 @@ import numpy as np
 
 from rag.answer.citations import CITATION, SENTENCE, _numbers, cite, strip_citations
 from rag.answer.evidence import NUMBER, Evidence, split_units
+from rag.answer.reader import candidate_text, passage_candidates
 
 MIN_SIMILARITY = 0.6  # cosine with the passage's closest unit
 NOVEL_WORDS = 1  # content words in neither the passage nor the question: more is the model's own claim
 QUOTE_SIMILARITY = 0.8  # this close to a unit is a quote, whatever the words
+# the support head's P that a block states the sentence: the highest cut that cost at most 2 points of
+# faithful sentences kept on the tuning half of eval/datasets/capable_answers.jsonl (`python -m eval.capable`)
+SUPPORT_CUT = 0.07
 
 # What a small model writes when it loses the thread: the prompt's own words, or talk about the task.
 PROMPT_ECHO = re.compile(
@@ -44,6 +51,7 @@ class Claim:
     score: float  # support strength, 0-1
     outcome: str  # supported | repointed | cited (citation added) | unsupported | degenerate
     cited: list[int]  # what the model cited
+    stated: float | None = None  # the support head's best P over the blocks the rule accepts; None: not asked
 
     def to_json(self) -> dict:
         return asdict(self)
@@ -121,6 +129,12 @@ def supports(sentence: str, question: str, heading: str, text: str, embedder, ca
     return support(clean, embedder.embed([clean])[0], _content(question), cache[heading, text])[0]
 
 
+def note_sentences(heading: str, text: str) -> list[str]:
+    """A passage as the support head reads it: each unit, then each two adjacent ones (a claim may join them)."""
+    units = split_units(text) or [text]
+    return passage_candidates(heading, units) + [candidate_text(heading, f"{a} {b}") for a, b in zip(units, units[1:])]
+
+
 def _without_lead(sentence: str) -> str:
     rest = ANSWER_LEAD.sub("", sentence)
     return rest[:1].upper() + rest[1:] if rest != sentence else sentence
@@ -128,15 +142,20 @@ def _without_lead(sentence: str) -> str:
 
 class Verifier:
     """Checks the sentences of one reply, one at a time as they are written, against the evidence it was
-    given; `prompt_text` is what the model was told (not the notes), which it must not say back."""
+    given; `prompt_text` is what the model was told (not the notes), which it must not say back. With a
+    `support_model`, a block also needs a sentence the head scores at `support_cut` or above."""
 
-    def __init__(self, evidence: Evidence, embedder, prompt_text: str = ""):
+    def __init__(
+        self, evidence: Evidence, embedder, prompt_text: str = "", support_model=None, support_cut: float = SUPPORT_CUT
+    ):
         self.embedder = embedder
+        self.support_model, self.support_cut = support_model, support_cut
         self.question_words = _content(evidence.question)
         self.prompt = [set(_words(s)) for s in split_sentences(prompt_text) if len(_words(s)) >= 4]
         self.blocks = evidence.blocks
         self.headings = {" ".join(_words(part)) for b in self.blocks for part in [b.heading, *b.hit.chunk.heading_path]}
         self.passages = [passage(b.heading, b.hit.text, embedder) for b in self.blocks]
+        self.notes = [note_sentences(b.heading, b.hit.text) for b in self.blocks] if support_model else []
         self.seen: set[str] = set()
         self.claims: list[Claim] = []
         self.sentences_done = 0
@@ -167,15 +186,30 @@ class Verifier:
             return Claim(clean, False, None, 0.0, "degenerate", cited)
         self.seen.add(" ".join(_words(clean)))
         vector = self.embedder.embed([clean])[0]
-        checks = [(*support(clean, vector, self.question_words, p), b.n) for b, p in zip(self.blocks, self.passages)]
+        checks = [(*support(clean, vector, self.question_words, p), i) for i, p in enumerate(self.passages)]
         supporting = [c for c in checks if c[0]]
+        stated = None
+        if supporting and self.support_model is not None:
+            best = self._stated(clean, [i for _, _, i in supporting])
+            stated = round(max(best.values()), 3)
+            supporting = [c for c in supporting if best[c[2]] >= self.support_cut]
         if not supporting:
-            return Claim(clean, False, None, round(max((c[1] for c in checks), default=0.0), 3), "unsupported", cited)
+            score = round(max((c[1] for c in checks), default=0.0), 3)
+            return Claim(clean, False, None, score, "unsupported", cited, stated)
         # the model's own citation wins when it is one of the supporting blocks
-        own = [c for c in supporting if c[2] in cited]
-        _, score, n = max(own or supporting, key=lambda c: c[1])
+        own = [c for c in supporting if self.blocks[c[2]].n in cited]
+        _, score, i = max(own or supporting, key=lambda c: c[1])
         outcome = "supported" if own else ("repointed" if cited else "cited")
-        return Claim(clean, True, n, round(score, 3), outcome, cited)
+        return Claim(clean, True, self.blocks[i].n, round(score, 3), outcome, cited, stated)
+
+    def _stated(self, claim: str, blocks: list[int]) -> dict[int, float]:
+        """The support head's best P, per block, that one of its sentences states `claim`: one batched call."""
+        notes = [(i, note) for i in blocks for note in self.notes[i]]
+        scores = self.support_model.scores([claim] * len(notes), [note for _, note in notes])
+        best = dict.fromkeys(blocks, 0.0)
+        for (i, _), p in zip(notes, scores):
+            best[i] = max(best[i], float(p))
+        return best
 
     def hopeless(self, min_supported: float, lookahead: int = 2) -> bool:
         """Can the reply no longer reach `min_supported`, even if its next `lookahead` sentences pass?
