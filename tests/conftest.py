@@ -145,3 +145,15 @@ def page(browser, app_url):
     page.wait_for_selector("#question textarea")
     yield page
     context.close()
+
+
+@pytest.fixture
+def coach(shipped_index, tmp_path) -> Assistant:
+    """The shipped index, with sessions and Leitner boxes of its own (tests must not share a history)."""
+    return Assistant(
+        notes_dir=NOTES,
+        index_dir=shipped_index,
+        interview_dir=tmp_path / "interview",
+        llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
+        llm_autostart=False,
+    )

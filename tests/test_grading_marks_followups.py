@@ -19,18 +19,6 @@ DROPOUT_ANSWER = (
 )
 
 
-@pytest.fixture
-def coach(shipped_index, tmp_path) -> Assistant:
-    """The shipped index, with sessions and Leitner boxes of its own."""
-    return Assistant(
-        notes_dir=NOTES,
-        index_dir=shipped_index,
-        interview_dir=tmp_path / "interview",
-        llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
-        llm_autostart=False,
-    )
-
-
 # ---- Assistant.grade -------------------------------------------------------------------------------
 def test_grade_finds_the_section_by_retrieval_and_says_which(shipped):
     fb = shipped.grade(DROPOUT, DROPOUT_ANSWER)

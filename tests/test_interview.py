@@ -5,7 +5,7 @@ import re
 
 import pytest
 from fake_llm import FakeLLM
-from helpers import NOTES, free_port
+from helpers import NOTES
 from interview_cases import CASES
 
 from rag import Assistant
@@ -13,18 +13,6 @@ from rag.interview.concepts import KINDS, concepts_from_chunks
 from rag.interview.grading import grade, model_answer
 from rag.interview.phrasing import template_question
 from rag.interview.session import InterviewError
-
-
-@pytest.fixture
-def coach(shipped_index, tmp_path) -> Assistant:
-    """The shipped index, with sessions and Leitner boxes of its own (tests must not share a history)."""
-    return Assistant(
-        notes_dir=NOTES,
-        index_dir=shipped_index,
-        interview_dir=tmp_path / "interview",
-        llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
-        llm_autostart=False,
-    )
 
 
 @pytest.fixture(scope="module")

@@ -4,24 +4,13 @@ shipped notes with the real reader model checking each question against its sect
 
 import pytest
 from fake_llm import FakeLLM
-from helpers import NOTES, free_port
+from helpers import NOTES
 
 from rag import Assistant, InterviewError
 from rag.interview.concepts import AGENDA, concepts_from_chunks, substantive
 from rag.interview.phrasing import template_question, valid_question
 
 SEEDS = range(1, 7)  # eval/interview_questions.py draws the same six sessions of five
-
-
-@pytest.fixture
-def coach(shipped_index, tmp_path) -> Assistant:
-    return Assistant(
-        notes_dir=NOTES,
-        index_dir=shipped_index,
-        interview_dir=tmp_path / "interview",
-        llm_base_url=f"http://127.0.0.1:{free_port()}/v1",
-        llm_autostart=False,
-    )
 
 
 @pytest.fixture(scope="module")

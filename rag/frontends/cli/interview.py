@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from rag import MARKS, UNSURE, RagError
+from rag import RagError
 from rag.frontends.cli.app import app
 from rag.frontends.cli.console import (
     IndexOpt,
@@ -47,6 +47,8 @@ def ask_mark(session) -> None:
     """Where the grader is unsure, the candidate's own mark moves the Leitner box (Enter keeps the score)."""
     if not session.markable(session.turns[-1]):
         return
+    from rag import MARKS, UNSURE  # here: `rag --help` must not load the interview package and numpy
+
     keys = {m[0]: m for m in MARKS}
     low, high = UNSURE
     prompt = f"The grader is unsure ({low:g}-{high:g}). How did you do? [a]gain [h]ard [g]ood [e]asy, Enter: keep> "
