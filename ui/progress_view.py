@@ -43,19 +43,12 @@ def history_panel(assistant: Assistant) -> tuple:
 
 def study_html(p: Progress) -> str:
     answered = sum(s["answered"] for s in p.sessions)
-    lists = {
-        "Cards due today": [f"{d['term']} (box {d['box']})" for d in p.due_today],
-        "Weak topics": p.weak_topics,
-        "Never drilled": p.never_drilled,
-        "Your notes could not answer": [u["question"] for u in p.unanswered],
-        "Missed or contradicted in recent sessions": [f"{m['point']} — {m['cite']}" for m in p.missed_points],
-    }
     parts = [
         f"<p>{len(p.sessions)} sessions, {answered} answers; {p.drilled} of {p.concepts} concepts drilled; "
         f"{len(p.due_today)} cards due today.</p>",
         "<h3>Study next</h3>",
     ]
-    for title, items in lists.items():
+    for title, items in p.study_next().items():
         body = "".join(f"<li>{escape(item)}</li>" for item in items) or "<li><em>nothing</em></li>"
         parts.append(f"<h4>{escape(title)}</h4><ul>{body}</ul>")
     return "".join(parts)

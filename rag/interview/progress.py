@@ -52,6 +52,16 @@ class Progress:
     def to_json(self) -> dict:
         return asdict(self)
 
+    def study_next(self) -> dict[str, list[str]]:
+        """What to study next, as titled lists of lines: one wording for the terminal and the browser."""
+        return {
+            "Cards due today": [f"{d['term']} (box {d['box']})" for d in self.due_today],
+            "Weak topics": self.weak_topics,
+            "Never drilled": self.never_drilled,
+            "Your notes could not answer": [u["question"] for u in self.unanswered],
+            "Missed or contradicted in recent sessions": [f"{m['point']} — {m['cite']}" for m in self.missed_points],
+        }
+
 
 def session_time(session_id: str, path: Path) -> datetime:
     """When a session started: its id begins with the time (20260101-093000-ab12), else the file's."""

@@ -67,14 +67,7 @@ def show(p: Progress) -> None:
             f"  [{style}]{t.mastery:.2f}[/]  {escape(t.topic)}  [dim]{score}, {t.cards} cards, {t.due} due[/]",
             highlight=False,
         )
-    lists = {
-        "Due today": [f"{d['term']} (box {d['box']})" for d in p.due_today],
-        "Weak topics": p.weak_topics,
-        "Never drilled": p.never_drilled,
-        "Your notes could not answer": [u["question"] for u in p.unanswered],
-        "Missed or contradicted": [f"{m['point']} ({m['cite']})" for m in p.missed_points],
-    }
-    for title, items in lists.items():
+    for title, items in p.study_next().items():
         if items:
             out.print(f"\n[bold]{title}[/]")
             for item in items:
