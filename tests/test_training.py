@@ -14,12 +14,18 @@ TRIAL = ["--limit", "32", "--val-limit", "48", "--epochs", "1"]
 
 
 @pytest.mark.parametrize(
-    "command, meta", [(train_reader, "reader.json"), (train_support, "support.json")], ids=["reader", "support"]
+    "command, head, meta",
+    [
+        (train_reader, [], "reader.json"),
+        (train_support, [], "support.json"),
+        (train_support, ["--head", "contradiction"], "contradiction.json"),
+    ],
+    ids=["reader", "support", "contradiction"],
 )
-def test_the_same_seed_gives_the_same_scores(command, meta, tmp_path):
+def test_the_same_seed_gives_the_same_scores(command, head, meta, tmp_path):
     def fingerprint(name: str, seed: int) -> str:
         out = tmp_path / name
-        command.main([*TRIAL, "--seed", str(seed), "--out", str(out)])
+        command.main([*TRIAL, *head, "--seed", str(seed), "--out", str(out)])
         return json.loads((out / meta).read_text())["val_score_fingerprint"]
 
     first = fingerprint("first", 7)

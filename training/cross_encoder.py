@@ -58,8 +58,12 @@ def fit_epoch(model, fit: Fitting, batches: list[list[dict]]) -> None:
     model.eval()
 
 
-def arguments(prog: str, doc: str, argv: list[str] | None, epochs: int, lr: float, seed: int, out: Path):
+def arguments(
+    prog: str, doc: str, argv: list[str] | None, epochs: int, lr: float, seed: int, out: Path, heads: tuple = ()
+):
     parser = argparse.ArgumentParser(prog=prog, description=doc.split("\n")[0])
+    if heads:
+        parser.add_argument("--head", choices=heads, default=heads[0], help="which head to train")
     parser.add_argument("--epochs", type=int, default=epochs)
     parser.add_argument("--lr", type=float, default=lr)
     parser.add_argument("--seed", type=int, default=seed)

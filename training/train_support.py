@@ -1,10 +1,13 @@
-"""Fine-tune the packaged MiniLM as the support head (issues #24, #21) and ship it as int8 ONNX.
+"""Fine-tune the packaged MiniLM as the support head (issues #24, #21), or the contradiction head (#21), and
+ship it as int8 ONNX.
 
-    python -m training.train_support     # after `python -m training.support_pairs`
+    python -m training.train_support                        # after `python -m training.support_pairs`
+    python -m training.train_support --head contradiction   # after `python -m training.contradiction_pairs`
 
 The reader's recipe (training/train_reader.py: seed, one thread, frozen lowest layers, binary cross-entropy,
 length-sorted batches, ONNX export quantised per channel) on (claim, note sentence) pairs; the epoch with
-the best validation ROC-AUC is kept and written to rag/answer/models/support-int8.onnx with support.json.
+the best validation ROC-AUC is kept and written to rag/answer/models/ (support-int8.onnx with support.json,
+or contradiction-int8.onnx with contradiction.json: not shipped, grading does not use it).
 """
 
 from __future__ import annotations
@@ -22,15 +25,26 @@ import numpy as np
 
 from rag.answer.reader import GRAPH as READER_GRAPH
 from rag.answer.reader import MAX_TOKENS, MODEL_DIR
-from rag.answer.support import FORMAT_VERSION, GRAPH, META, SupportModel
+from rag.answer.support import FORMAT_VERSION, SupportModel
+from training.contradiction_pairs import OUT as CONTRADICTION_PAIRS
 from training.cross_encoder import arguments, fit_epoch, fitting, run_record, trial
 from training.eval_reader import roc_auc
-from training.support_pairs import OUT as PAIRS
+from training.support_pairs import OUT as SUPPORT_PAIRS
 from training.train_reader import BATCH, THREADS, batches, export, fingerprint, load_model, seeded
 
 SEED = 21
 EPOCHS = 2
 LEARNING_RATE = 5e-5
+
+
+class ContradictionModel(SupportModel):
+    """P(the claim states the opposite of the note sentence). An experiment, not shipped: on the tuning
+    answers it found no more reversed facts than grading's word-level `clashes` (training/results/contradiction.md)."""
+
+    graph, meta = "contradiction-int8.onnx", "contradiction.json"
+
+
+HEADS = {"support": (SupportModel, SUPPORT_PAIRS), "contradiction": (ContradictionModel, CONTRADICTION_PAIRS)}
 NEIGHBOURS = 0.35  # of the neighbour negatives, the share each epoch draws: they are a third of the pairs
 # pairs an epoch: on two shared cores a step took ~0.1 s a pair, and training must stay under ten minutes
 PER_EPOCH = 2200
@@ -76,41 +90,44 @@ def train(model, pairs: list[dict], val: list[dict], epochs: int, lr: float, see
     return best[1], history
 
 
-def ship(model, directory: Path) -> None:
-    """The reader's export (ONNX, int8, tokenizer), its graph renamed to the support head's."""
+def ship(model, directory: Path, graph: str) -> None:
+    """The reader's export (ONNX, int8, tokenizer), its graph renamed to the head's."""
     with tempfile.TemporaryDirectory(prefix="support-export-") as tmp:
         export(model, Path(tmp))
         directory.mkdir(parents=True, exist_ok=True)
-        shutil.move(str(Path(tmp) / READER_GRAPH), directory / GRAPH)
+        shutil.move(str(Path(tmp) / READER_GRAPH), directory / graph)
         if not (directory / "tokenizer.json").is_file():
             shutil.move(str(Path(tmp) / "tokenizer.json"), directory / "tokenizer.json")
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = arguments("python -m training.train_support", __doc__, argv, EPOCHS, LEARNING_RATE, SEED, MODEL_DIR)
+    args = arguments(
+        "python -m training.train_support", __doc__, argv, EPOCHS, LEARNING_RATE, SEED, MODEL_DIR, tuple(HEADS)
+    )
+    head, pairs_file = HEADS[args.head]
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     started, cpu = time.perf_counter(), time.process_time()
     seeded(args.seed)
-    rows = [json.loads(line) for line in PAIRS.read_text().splitlines()]
+    rows = [json.loads(line) for line in pairs_file.read_text().splitlines()]
     pairs, val = [r for r in rows if r["split"] == "train"], [r for r in rows if r["split"] == "val"]
     pairs, val = trial(pairs, args.limit, args.seed), trial(val, args.val_limit, 0)
     model = load_model()
     state, history = train(model, pairs, val, args.epochs, args.lr, args.seed)
     model.model.load_state_dict(state)
     recipe = {"format_version": FORMAT_VERSION, "max_tokens": MAX_TOKENS, "threads": THREADS, "batch_size": BATCH}
-    meta = run_record("python -m training.train_support", argv, args, recipe, len(pairs), len(val), PAIRS)
+    meta = run_record("python -m training.train_support", argv, args, recipe, len(pairs), len(val), pairs_file)
     meta["epoch_kept"] = max(history, key=lambda h: h["val_auc"])["epoch"]
     meta["trained_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     meta["validation_by_epoch"] = history
-    ship(model, args.out)
-    (args.out / META).write_text(json.dumps(meta, indent=2) + "\n")
-    scores = SupportModel.load(args.out).scores([r["claim"] for r in val], [r["note"] for r in val])
+    ship(model, args.out, head.graph)
+    (args.out / head.meta).write_text(json.dumps(meta, indent=2) + "\n")
+    scores = head.load(args.out).scores([r["claim"] for r in val], [r["note"] for r in val])
     meta["validation_int8"] = {"val_auc": round(auc(val, scores), 4)}
     meta["val_score_fingerprint"] = fingerprint(scores)
     meta["wall_seconds"] = round(time.perf_counter() - started, 1)
     meta["cpu_seconds"] = round(time.process_time() - cpu, 1)
-    (args.out / META).write_text(json.dumps(meta, indent=2) + "\n")
+    (args.out / head.meta).write_text(json.dumps(meta, indent=2) + "\n")
     print(json.dumps({k: meta[k] for k in ("epoch_kept", "validation_int8", "wall_seconds", "cpu_seconds")}))
 
 
