@@ -11,6 +11,7 @@ from test_mcp import call, payload
 
 from rag import UNSURE, Assistant, BadRequest, InterviewError
 from rag.interview.leitner import LeitnerBoxes
+from rag.interview.session import gap_word
 
 DROPOUT = "What does dropout do in a neural network?"
 DROPOUT_ANSWER = (
@@ -157,10 +158,31 @@ def test_a_partly_right_answer_gets_one_follow_up_on_a_missed_point(coach):
             session.answer(concept.key_points[0])  # the note's first point only: right, but not all of it
     assert follow_ups, "no answer covering one point of several got a follow-up"
     assert len({q.concept_key for q in follow_ups}) == len(follow_ups)  # at most one per concept
-    assert session.asked == 8 and session.done and session.summary().answered == 8 + len(follow_ups)
     turns = session.turns
+    summary = session.summary()
+    assert session.asked == 8 and session.done and summary.answered == 8
+    # listed, but a follow-up grades one point: it counts towards neither the mean nor the weak answers
+    assert len(summary.scores) == 8 + len(follow_ups)
+    assert summary.mean_score == round(sum(t.feedback.score for t in turns if not t.question.follow_up) / 8, 1)
+    assert not any(s["weak"] for s in summary.scores if "follow-up" in s["label"])
     assert not any(a.question.follow_up and b.question.follow_up for a, b in zip(turns, turns[1:]))
     assert f"## {follow_ups[0].label}. {follow_ups[0].text}" in session.to_markdown()
+
+
+def test_a_follow_up_filled_with_the_missing_word_covers_its_point(coach):
+    # tried in a terminal session: "Birds" for "6 ____, 0 Mammals" scored 2.7, "matrices, small grids…" 0.0
+    def first_follow_up(session):
+        while (q := session.next_question()) is not None and not q.follow_up:
+            session.answer(session.concept_of(q).key_points[0])
+        return q
+
+    for fill, covered in ((True, True), (False, False)):
+        session = coach.interview(n=8, seed=4, phrasing="template")
+        q = first_follow_up(session)
+        word = gap_word(session.concept_of(q).term, q.follow_up, coach.term_idf())
+        assert word
+        fb = session.answer(f"{word}, as the notes say" if fill else "sentences, I think")
+        assert bool(fb.covered) is covered and (fb.score >= 7.5) is covered, (word, fb)
 
 
 def test_no_follow_up_after_an_answer_with_nothing_right_or_when_turned_off(coach):

@@ -117,6 +117,24 @@ def test_a_higher_gini_index_for_a_purer_node_scores_below_the_right_answer(coac
     assert wrong.score < right.score and wrong.score <= 5, (wrong, right)
 
 
+def test_a_sentence_about_two_nodes_is_not_read_as_negating_what_it_also_states(coach):
+    # tried in a terminal session: "no birds" (of the other node) was taken to deny "6 Birds" and a right
+    # calculation scored 2.2 with its own sentence shown as contradicting the note
+    case = (
+        'Work through the Gini calculation for splitting on "Has Wings".',
+        "ml-fundamentals.md",
+        "Gini Index measure to split into nodes > Example",
+    )
+    right = graded(
+        coach,
+        case,
+        "The winged node has 6 birds and 0 mammals, so its Gini is 1 - (1^2 + 0^2) = 0, and the wingless node "
+        "has 4 mammals and no birds, also Gini 0: both children are pure.",
+    )
+    wrong = graded(coach, case, "The winged node has no birds at all, only mammals.")
+    assert not right.contradicted and wrong.contradicted, (right, wrong)
+
+
 def test_a_correct_answer_with_more_detail_than_the_note_scores_high(coach):
     extra = (
         ATTENTION_RIGHT + " The weights come from a softmax over scaled dot products of queries and keys, and in "

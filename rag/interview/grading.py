@@ -149,14 +149,16 @@ def support_model() -> SupportModel | None:
 
 def negated_terms(text: str) -> set[str]:
     """The words a negation governs ("no maximum depth", "trained not on the original dataset"): the
-    first content word after each, by its first five letters."""
-    words = re.findall(r"[a-z]+(?:'t)?", YES_OR_NO.sub("", text.lower()))
+    first content word after each, by its first five letters. Not a word the text also counts: in "6 birds
+    on one side, no birds on the other", "no birds" is a count of another group, not a denial of "6 birds"."""
+    text = YES_OR_NO.sub("", text.lower())
+    words = re.findall(r"[a-z]+(?:'t)?", text)
     found = set()
     for n, word in enumerate(words):
         if word in NEGATIONS or word.endswith("n't"):
             after = [w for w in words[n + 1 : n + 4] if len(w) > 3 and w not in NEGATIONS]
             found.update(w[:5] for w in after[:1])
-    return found
+    return found - {w[:5] for w in re.findall(r"\b\d+(?:\.\d+)?\s+([a-z]+)", text)}
 
 
 def clashes(said: str, point: str) -> bool:

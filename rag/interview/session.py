@@ -97,22 +97,35 @@ def topic_group(heading: str) -> str:
     return " > ".join(heading.split(" > ")[:2])
 
 
-def follow_up_point(feedback: Feedback) -> str | None:
+def follow_up_point(feedback: Feedback, pass_score: float) -> str | None:
     """A point worth a follow-up: one the answer contradicted, else one it missed while it got another
-    right. An answer that got nothing right has the model answer to learn from, not a follow-up."""
+    right but not enough to pass. An answer that got nothing right has the model answer to learn from, not
+    a follow-up; one that passed has nothing to chase."""
     if feedback.verdict != "graded":
         return None
     if feedback.contradicted:
         return feedback.contradicted[0].text
-    return feedback.missed[0].text if feedback.covered and feedback.missed else None
+    return feedback.missed[0].text if feedback.covered and feedback.missed and feedback.score < pass_score else None
+
+
+def gap_word(term: str, point: str, idf: dict[str, float]) -> str:
+    """The word a follow-up leaves out of its point: the rarest (a term of the topic, not a filler word)
+    that the question's own term does not name; "" when there is none."""
+    named = {w for w in bm25_tokenize([term])[0]}
+    words = [w for w in re.findall(r"[A-Za-z][\w-]{3,}", point) if not set(bm25_tokenize([w])[0]) & named]
+    return max(words, key=lambda w: max((idf.get(t, 0.0) for t in bm25_tokenize([w])[0]), default=0.0), default="")
+
+
+def fills_gap(answer: str, word: str) -> bool:
+    """The answer opens with the missing word ("Birds", "6 birds, because…"), singular or plural."""
+    stem = word[:-1] if len(word) > 4 and word[-1].lower() == "s" else word
+    return bool(word) and re.match(rf"\W*(?:(?:the|an?|\d+)\s+)?{re.escape(stem)}", answer, re.IGNORECASE) is not None
 
 
 def follow_up_question(term: str, point: str, feedback: Feedback, idf: dict[str, float]) -> str:
-    """The point with its rarest word left out (a term of the topic, not a filler word), to be filled in
-    and explained: asking it outright would give the answer away."""
-    named = {w for w in bm25_tokenize([term])[0]}
-    words = [w for w in re.findall(r"[A-Za-z][\w-]{3,}", point) if not set(bm25_tokenize([w])[0]) & named]
-    rarest = max(words, key=lambda w: max((idf.get(t, 0.0) for t in bm25_tokenize([w])[0]), default=0.0), default="")
+    """The point with its gap word left out, to be filled in and explained: asking it outright would give
+    the answer away."""
+    rarest = gap_word(term, point, idf)
     gap = re.sub(rf"\b{re.escape(rarest)}\b", "____", point, count=1) if rarest else point
     said = "contradicts" if feedback.contradicted and feedback.contradicted[0].text == point else "did not cover"
     return f"Follow-up on {term}: your answer {said} this point of your notes — fill the gap and explain it: “{gap}”"
@@ -279,7 +292,7 @@ class InterviewSession:
         last = self.turns[-1]
         if last.question.follow_up:
             return None
-        return follow_up_point(last.feedback)
+        return follow_up_point(last.feedback, self.assistant.settings.interview_pass_score)
 
     def concept_of(self, question: Question) -> Concept:
         return self.plan[question.number - 1]
@@ -301,9 +314,13 @@ class InterviewSession:
         if turn is None:
             raise InterviewError("no question is waiting for an answer; call next_question() first")
         concept = self.concept_of(turn.question)
-        if turn.question.follow_up:  # graded on the point it asks about
-            concept = replace(concept, key_points=[turn.question.follow_up])
-        feedback = grade_answer(self.assistant, concept, turn.question.text, text or "", self._sources(concept))
+        graded = text or ""
+        if point := turn.question.follow_up:  # graded on the point it asks about
+            # the gap filled right is the point stated: "Birds" alone says "6 Birds, 0 Mammals" here
+            if fills_gap(graded, gap_word(concept.term, point, self.assistant.term_idf())):
+                graded = f"{point} {graded}"
+            concept = replace(concept, key_points=[point])
+        feedback = grade_answer(self.assistant, concept, turn.question.text, graded, self._sources(concept))
         turn.answer = text or ""
         turn.feedback = feedback
         if not turn.question.follow_up:  # the concept's box follows its own question
@@ -359,19 +376,22 @@ class InterviewSession:
 
     # ---- results ---------------------------------------------------------------------------------
     def summary(self) -> Summary:
+        """Scores, topics and weak answers of the planned questions; a follow-up is listed with its score
+        but grades one point of its question, not the topic, so it counts towards none of them."""
         graded = [t for t in self.turns if t.feedback is not None]
+        planned = [t for t in graded if not t.question.follow_up]
         by_topic: dict[str, list[float]] = {}
-        for t in graded:
+        for t in planned:
             by_topic.setdefault(t.question.topic, []).append(t.feedback.score)
         pass_score = self.assistant.settings.interview_pass_score
-        weak = [t for t in graded if t.weak(pass_score)]
+        weak = [t for t in planned if t.weak(pass_score)]
         return Summary(
             session_id=self.id,
             mode=self.mode,
             asked=self.asked,
-            answered=len(graded),
+            answered=len(planned),
             planned=len(self.plan),
-            mean_score=round(sum(t.feedback.score for t in graded) / len(graded), 1) if graded else None,
+            mean_score=round(sum(t.feedback.score for t in planned) / len(planned), 1) if planned else None,
             per_topic={k: round(sum(v) / len(v), 1) for k, v in by_topic.items()},
             weak_topics=sorted({t.question.topic for t in weak}),
             scores=[
