@@ -11,7 +11,6 @@ from test_mcp import call, payload
 
 from rag import UNSURE, Assistant, BadRequest, InterviewError
 from rag.interview.leitner import LeitnerBoxes
-from rag.interview.session import gap_word
 
 DROPOUT = "What does dropout do in a neural network?"
 DROPOUT_ANSWER = (
@@ -179,8 +178,8 @@ def test_a_follow_up_filled_with_the_missing_word_covers_its_point(coach):
     for fill, covered in ((True, True), (False, False)):
         session = coach.interview(n=8, seed=4, phrasing="template")
         q = first_follow_up(session)
-        word = gap_word(session.concept_of(q).term, q.follow_up, coach.term_idf())
-        assert word
+        word = q.gap
+        assert word and f"“{q.follow_up}”" not in q.text
         fb = session.answer(f"{word}, as the notes say" if fill else "sentences, I think")
         assert bool(fb.covered) is covered and (fb.score >= 7.5) is covered, (word, fb)
 

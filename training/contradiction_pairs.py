@@ -18,8 +18,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
+from training.cross_encoder import ROOT
 from training.support_pairs import OUT as SUPPORT_PAIRS
-from training.support_pairs import ROOT
 
 WRITTEN = ROOT / "training" / "labels" / "support_written.jsonl"
 OUT = ROOT / "training" / "data" / "contradiction_pairs.jsonl"

@@ -52,6 +52,7 @@ class Question:
     concept_key: str
     phrased_by: str  # "llm" or "template"
     follow_up: str | None = None  # the key point a follow-up asks about; it shares its question's number
+    gap: str | None = None  # the word of that point the follow-up leaves out, to be filled in
 
     @property
     def label(self) -> str:
@@ -122,11 +123,10 @@ def fills_gap(answer: str, word: str) -> bool:
     return bool(word) and re.match(rf"\W*(?:(?:the|an?|\d+)\s+)?{re.escape(stem)}", answer, re.IGNORECASE) is not None
 
 
-def follow_up_question(term: str, point: str, feedback: Feedback, idf: dict[str, float]) -> str:
+def follow_up_question(term: str, point: str, word: str, feedback: Feedback) -> str:
     """The point with its gap word left out, to be filled in and explained: asking it outright would give
     the answer away."""
-    rarest = gap_word(term, point, idf)
-    gap = re.sub(rf"\b{re.escape(rarest)}\b", "____", point, count=1) if rarest else point
+    gap = re.sub(rf"\b{re.escape(word)}\b", "____", point, count=1) if word else point
     said = "contradicts" if feedback.contradicted and feedback.contradicted[0].text == point else "did not cover"
     return f"Follow-up on {term}: your answer {said} this point of your notes — fill the gap and explain it: “{gap}”"
 
@@ -264,8 +264,9 @@ class InterviewSession:
         if point := self._follow_up():
             last = self.turns[-1].question
             concept = self.concept_of(last)
-            text = follow_up_question(concept.term, point, self.turns[-1].feedback, self.assistant.term_idf())
-            question = replace(last, text=text, kind="follow-up", phrased_by="template", follow_up=point)
+            word = gap_word(concept.term, point, self.assistant.term_idf())
+            text = follow_up_question(concept.term, point, word, self.turns[-1].feedback)
+            question = replace(last, text=text, kind="follow-up", phrased_by="template", follow_up=point, gap=word)
         else:
             concept = self.plan[self.asked]
             text, by = self._phrase(concept)
@@ -317,7 +318,7 @@ class InterviewSession:
         graded = text or ""
         if point := turn.question.follow_up:  # graded on the point it asks about
             # the gap filled right is the point stated: "Birds" alone says "6 Birds, 0 Mammals" here
-            if fills_gap(graded, gap_word(concept.term, point, self.assistant.term_idf())):
+            if fills_gap(graded, turn.question.gap or ""):
                 graded = f"{point} {graded}"
             concept = replace(concept, key_points=[point])
         feedback = grade_answer(self.assistant, concept, turn.question.text, graded, self._sources(concept))
