@@ -21,6 +21,7 @@ from rag.frontends.cli.console import (
     err,
     fail,
     make_assistant,
+    one_line_errors,
     out,
     print_json,
     sync_index,
@@ -124,15 +125,13 @@ def ask(
 ) -> None:
     """Answer from your notes with the LLM, streaming, then list the sources."""
     a = make_assistant(notes, index, answer_mode=mode, history=False if no_log else None)
-    try:
+    with one_line_errors():
         # the question and k are checked before anything is ingested
         stream = a.stream(
             question, k=k, sources=source, tags=tag, autostart=False if no_autostart else None, console=err
         )
         sync_index(a)
         answer = stream_answer(stream, as_json)
-    except RagError as e:
-        fail(str(e))
     raise typer.Exit(report(answer, as_json))
 
 

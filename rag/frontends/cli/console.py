@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -70,6 +71,18 @@ def make_assistant(notes: Path | None = None, index: Path | None = None, **overr
 def fail(message: str, code: int = 1) -> None:
     err.print(f"[red]error:[/] {escape(message)}")
     raise typer.Exit(code)
+
+
+@contextmanager
+def one_line_errors(*also: type[Exception]):
+    """What the notes, the index or the settings make go wrong (a RagError, or one of `also`) ends the
+    command with its one line, not a traceback."""
+    from rag import RagError
+
+    try:
+        yield
+    except (RagError, *also) as e:
+        fail(str(e))
 
 
 def progress_bar(disable: bool = False) -> Progress:

@@ -9,9 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from rag import RagError
 from rag.frontends.cli.app import eval_app
-from rag.frontends.cli.console import IndexOpt, NotesOpt, fail, make_assistant, out, progress_bar
+from rag.frontends.cli.console import IndexOpt, NotesOpt, make_assistant, one_line_errors, out, progress_bar
 
 DatasetOpt = Annotated[Path | None, typer.Option("--dataset", help="JSONL question set (default: the shipped one).")]
 SplitOpt = Annotated[str, typer.Option("--split", help="dev, test, holdout, fresh or all.")]
@@ -31,14 +30,12 @@ def run_eval(kind: str, notes, index, **options):
     from eval.run import evaluate
 
     a = make_assistant(notes, index)
-    try:
+    with one_line_errors(ValueError):
         a.ingest()
         with progress_bar() as bar:
             task = bar.add_task(kind, total=None)
             update = lambda stage, done, total: bar.update(task, description=stage, completed=done, total=total)
             return evaluate(a, kind, progress=update, **options)
-    except (ValueError, RagError) as e:
-        fail(str(e))
 
 
 def show_retrieval(report, out_dir: Path) -> None:

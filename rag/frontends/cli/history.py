@@ -7,9 +7,18 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from rag import RagError
 from rag.frontends.cli.app import app
-from rag.frontends.cli.console import IndexOpt, JsonOpt, NotesOpt, err, fail, make_assistant, out, print_json
+from rag.frontends.cli.console import (
+    IndexOpt,
+    JsonOpt,
+    NotesOpt,
+    err,
+    fail,
+    make_assistant,
+    one_line_errors,
+    out,
+    print_json,
+)
 
 
 @app.command()
@@ -29,10 +38,8 @@ def history(
             fail("nothing deleted")
         err.print(f"deleted {a.clear_history()} entries")
         return
-    try:
+    with one_line_errors():
         entries = a.history(search, limit=n)
-    except RagError as e:
-        fail(str(e))
     if as_json:
         print_json([e.to_json() for e in entries])
         return

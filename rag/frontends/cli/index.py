@@ -9,7 +9,6 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from rag import RagError
 from rag.frontends.cli.app import app
 from rag.frontends.cli.console import (
     IndexOpt,
@@ -22,6 +21,7 @@ from rag.frontends.cli.console import (
     err,
     fail,
     make_assistant,
+    one_line_errors,
     out,
     print_json,
     progress_bar,
@@ -44,11 +44,9 @@ def ingest(
 ) -> None:
     """Read the notes folder and update the index; only changed files are embedded again."""
     a = make_assistant(notes_dir, index)
-    try:
+    with one_line_errors():
         with progress_bar(disable=as_json) as bar:
             stats = a.ingest(rebuild=rebuild, progress=bar_updates(bar), lock_wait_seconds=wait)
-    except RagError as e:
-        fail(str(e))
     if as_json:
         print_json({**stats.to_json(), "index_dir": str(a.index_dir)})
     else:
@@ -80,11 +78,9 @@ def retrieve(
 ) -> None:
     """Show the passages the assistant would use, with scores (no LLM)."""
     a = make_assistant(notes, index)
-    try:
+    with one_line_errors():
         sync_index(a)
         hits = a.retrieve(question, k=k, sources=source, tags=tag)
-    except RagError as e:
-        fail(str(e))
     if as_json:
         print_json([h.to_json() for h in hits])
         return
@@ -104,10 +100,8 @@ def retrieve(
 def status(index: IndexOpt = None, notes: NotesOpt = None, as_json: JsonOpt = False) -> None:
     """Files, chunks, models and the last ingest; and whether the local server runs."""
     a = make_assistant(notes, index)
-    try:
+    with one_line_errors():
         info = a.status()
-    except RagError as e:
-        fail(str(e))
     running, answering = a.server_status()
     url = running.base_url if running else a.settings.llm_base_url
     if running:
@@ -199,7 +193,5 @@ def watch(index: IndexOpt = None, notes: NotesOpt = None) -> None:
     """Keep the index current while this runs: re-ingest whenever a note is added, changed or removed. Ctrl-C stops."""
     a = make_assistant(notes, index)
     out.print(f"watching {a.notes_dir} (index {a.index_dir}); Ctrl-C stops")
-    try:
+    with one_line_errors():
         watcher_for(a).run()
-    except RagError as e:
-        fail(str(e))

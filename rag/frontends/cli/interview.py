@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from rag import RagError
 from rag.frontends.cli.app import app
 from rag.frontends.cli.console import (
     IndexOpt,
@@ -16,8 +15,8 @@ from rag.frontends.cli.console import (
     NotesOpt,
     SourceOpt,
     TagOpt,
-    fail,
     make_assistant,
+    one_line_errors,
     out,
     print_json,
     sync_index,
@@ -93,7 +92,7 @@ def interview(
 ) -> None:
     """A mock interview from your notes: one line per answer, graded with cited feedback. /skip, /quit."""
     a = make_assistant(notes, index)
-    try:
+    with one_line_errors():
         sync_index(a)
         if export_anki:
             deck = a.export_anki(export_anki, topic=topic)
@@ -115,8 +114,6 @@ def interview(
             tags=tag,
         )
         run_session(session)
-    except RagError as e:
-        fail(str(e))
     show_summary(session)
     # every question and answer already saved the session
     out.print(f"transcript: {session.path}" + (f", {session.export_markdown(export)}" if export else ""))
@@ -170,11 +167,9 @@ def grade(
 ) -> None:
     """Grade your answer to any question against your notes, as a mock interview does."""
     a = make_assistant(notes, index)
-    try:
+    with one_line_errors():
         sync_index(a)
         fb = a.grade(question, answer, source=source, heading=heading)
-    except RagError as e:
-        fail(str(e))
     if as_json:
         print_json({"question": question, "answer": answer, **fb.to_json()})
         return

@@ -7,9 +7,17 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from rag import RagError
 from rag.frontends.cli.app import app
-from rag.frontends.cli.console import IndexOpt, JsonOpt, NotesOpt, fail, make_assistant, out, print_json, sync_index
+from rag.frontends.cli.console import (
+    IndexOpt,
+    JsonOpt,
+    NotesOpt,
+    make_assistant,
+    one_line_errors,
+    out,
+    print_json,
+    sync_index,
+)
 
 
 @app.command()
@@ -22,11 +30,9 @@ def related(
 ) -> None:
     """What a note links to and embeds, what links to it, and the notes closest to it in meaning."""
     a = make_assistant(notes, index)
-    try:
+    with one_line_errors():
         sync_index(a)
         found = a.related(note, k=k)
-    except RagError as e:
-        fail(str(e))
     if as_json:
         print_json(found.to_json())
         return

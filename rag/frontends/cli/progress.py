@@ -8,15 +8,14 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.markup import escape
 
-from rag import RagError
 from rag.frontends.cli.app import app
 from rag.frontends.cli.console import (
     IndexOpt,
     JsonOpt,
     NotesOpt,
     err,
-    fail,
     make_assistant,
+    one_line_errors,
     out,
     print_json,
     sync_index,
@@ -37,13 +36,11 @@ def progress(
     from rag import plot_progress
 
     a = make_assistant(notes, index)
-    try:
+    with one_line_errors():
         sync_index(a)
         found = a.progress()
         if plot is not None:
             plot_progress(found, plot)
-    except RagError as e:
-        fail(str(e))
     if as_json:
         print_json(found.to_json())
     else:

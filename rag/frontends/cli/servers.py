@@ -7,9 +7,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from rag import RagError
 from rag.frontends.cli.app import app, model_app
-from rag.frontends.cli.console import IndexOpt, NotesOpt, err, fail, make_assistant, out
+from rag.frontends.cli.console import IndexOpt, NotesOpt, err, fail, make_assistant, one_line_errors, out
 from rag.frontends.cli.index import watcher_for
 
 if TYPE_CHECKING:
@@ -29,15 +28,11 @@ def serve(
     """Start vLLM's OpenAI-compatible server for the local model, wait until it is healthy, and leave it running."""
     a = make_assistant(llm_model=model, server_port=port, server_host=host)
     if show_status or stop:
-        try:
+        with one_line_errors():
             # without --port: the server is wherever `rag serve` recorded starting one
             raise typer.Exit(serve_stop(a, port is None) if stop else serve_status(a, port is None))
-        except RagError as e:
-            fail(str(e))
-    try:
+    with one_line_errors():
         state = a.start_server(console=err)
-    except RagError as e:
-        fail(str(e))
     out.print(f"vLLM serving {state.model} at {state.base_url} (pid {state.pid}, log {state.log})")
 
 
@@ -93,10 +88,8 @@ def api(
 
     a = make_assistant(notes, index)
     host, port = host or a.settings.api_host, port or a.settings.api_port
-    try:
+    with one_line_errors():
         endpoint = server(a, host, port)
-    except RagError as e:
-        fail(str(e))
     out.print(
         f"notes-rag OpenAI-compatible API on http://{host}:{port}/v1, model notes-rag"
         + (" (Bearer key required)" if a.settings.api_key else "")
@@ -123,17 +116,16 @@ def ui(
     host, port, auth = host or s.ui_host, port or s.ui_port, auth or s.ui_auth
     watcher = watcher_for(a) if (s.ui_watch if watch_notes is None else watch_notes) and a.notes_dir.is_dir() else None
     try:
-        demo = launch(a, host, port, auth, block=False)
-        out.print(
-            f"notes-rag UI on http://{host}:{port} (Ctrl-C stops it)"
-            + (" with a login" if auth else "")
-            + (f"; watching {a.notes_dir}" if watcher else "")
-        )
-        if watcher:
-            watcher.start()  # once the app answers: a catch-up ingest must not hold up its start
-        demo.block_thread()
-    except (RagError, OSError) as e:
-        fail(str(e))
+        with one_line_errors(OSError):
+            demo = launch(a, host, port, auth, block=False)
+            out.print(
+                f"notes-rag UI on http://{host}:{port} (Ctrl-C stops it)"
+                + (" with a login" if auth else "")
+                + (f"; watching {a.notes_dir}" if watcher else "")
+            )
+            if watcher:
+                watcher.start()  # once the app answers: a catch-up ingest must not hold up its start
+            demo.block_thread()
     finally:
         if watcher:
             watcher.stop()
@@ -154,8 +146,6 @@ def browser_app():
 def model_prepare() -> None:
     """Prepare the packaged models once: SmolLM2's GGUF as a folder vLLM can load (and its INT8 copy
     when the server will run that), MiniLM as ONNX."""
-    try:
+    with one_line_errors():
         for folder in make_assistant().prepare_models(err):
             out.print(folder)
-    except RagError as e:
-        fail(str(e))
