@@ -56,8 +56,14 @@ def as_read(rows: list[dict]) -> list[dict]:
 
 
 def epoch_pairs(pairs: list[dict], rng: random.Random) -> list[dict]:
-    thinned = [p for p in pairs if p["kind"] != "neighbour" or rng.random() < NEIGHBOURS]
-    return rng.sample(thinned, min(PER_EPOCH, len(thinned)))
+    """PER_EPOCH pairs: every pair from a real answer (the few of the kind grading meets), the rest drawn."""
+    answers = [p for p in pairs if p["kind"].startswith("answer_")]
+    rest = [
+        p
+        for p in pairs
+        if not p["kind"].startswith("answer_") and (p["kind"] != "neighbour" or rng.random() < NEIGHBOURS)
+    ]
+    return answers + rng.sample(rest, min(PER_EPOCH - len(answers), len(rest)))
 
 
 def auc(rows: list[dict], scores: np.ndarray) -> float:
