@@ -116,13 +116,14 @@ def evaluate(
     return reports
 
 
-def _plain(text: str) -> str:
+def plain(text: str) -> str:
+    """Without Markdown's emphasis and code marks or line breaks: a quote finds the chunk it was copied from."""
     return " ".join(re.sub(r"[*`]", "", text).split())
 
 
 def v2_section(chunks: list[Chunk], source: str, quote: str) -> list[Chunk]:
     """The chunks of the section whose text holds `quote`, in note order."""
-    hit = next((c for c in chunks if c.source == source and _plain(quote) in _plain(c.text)), None)
+    hit = next((c for c in chunks if c.source == source and plain(quote) in plain(c.text)), None)
     if hit is None:
         raise ValueError(f"{V2.name}: no chunk of {source} holds {quote!r}; re-label the row or restore the note")
     return [c for c in chunks if c.source == hit.source and c.heading_path == hit.heading_path]
@@ -176,6 +177,36 @@ def main_v2(assistant, path: Path, verbose: bool) -> int:
     return 0
 
 
+def grade_company(assistant, rows: list[dict]) -> list[Feedback]:
+    """Company-mode answers (`company_answers*.jsonl`), each graded against the company concept under its
+    `heading`, as a company-mode session grades it."""
+    from rag.interview.concepts import company_concepts, company_notes
+    from rag.interview.phrasing import template_question
+
+    notes = company_notes(assistant.index.chunks, assistant.settings.interview_company_notes)
+    concepts = {c.heading: c for c in company_concepts(notes)}
+    missing = sorted({r["heading"] for r in rows} - concepts.keys())
+    if missing:
+        raise ValueError(f"no company concept under {missing[0]!r} in {assistant.notes_dir}; check --notes")
+    return [
+        grade(concepts[r["heading"]], template_question(concepts[r["heading"]]), r["answer"], assistant.embedder, [])
+        for r in rows
+    ]
+
+
+def main_company(assistant, path: Path, verbose: bool) -> int:
+    rows = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    scores = [f.score for f in grade_company(assistant, rows)]
+    if verbose:
+        for r, s in zip(rows, scores):
+            print(f"{r['id']} {r['label']:18} human {r['human_score']:4.1f} grader {s:4.1f}  {r['heading']}")
+    by_label: dict[str, list[float]] = {}
+    for r, s in zip(rows, scores):
+        by_label.setdefault(r["label"], []).append(s)
+    print(f"n={len(rows)}  " + ", ".join(f"{k} {statistics.mean(v):.2f}" for k, v in by_label.items()))
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     from rag import Assistant
     from rag.interview.concepts import concepts_from_chunks
@@ -186,9 +217,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", type=Path, default=DATASET)
     parser.add_argument("--verbose", action="store_true", help="print every answer's human and grader score")
     parser.add_argument("--v2", action="store_true", help=f"grade {V2.name} (held out: score it once)")
+    parser.add_argument("--company", type=Path, help="grade these company-mode answers (--notes: their notes)")
     args = parser.parse_args(argv)
     assistant = Assistant(notes_dir=args.notes, **({"index_dir": args.index} if args.index else {}))
     assistant.ingest()  # incremental: nothing to do when the index is current
+    if args.company:
+        return main_company(assistant, args.company, args.verbose)
     if args.v2:
         return main_v2(assistant, V2 if args.dataset == DATASET else args.dataset, args.verbose)
     concepts = concepts_from_chunks(assistant.index.chunks)

@@ -31,6 +31,7 @@ from ingest.embed import Embedder
 from rag.answer.reader import candidate_text
 from rag.answer.support import SupportModel
 from rag.interview.concepts import Concept
+from rag.interview.gloss import english, is_german
 
 # all-MiniLM-L6-v2: unrelated sentences sit around 0.0-0.25, two different facts of one ML topic up to
 # about 0.45, paraphrases of one fact 0.6 and above
@@ -205,6 +206,20 @@ def judge_points(
     return credit, support.max(axis=1), opposed
 
 
+def compared(concept: Concept, answer: str, embedder: Embedder) -> tuple[list[str], list[str], np.ndarray, float]:
+    """The key points and the answer's units (`answer_units`) as the models read them, each point's cosine
+    with each unit, and the gist: the whole answer's cosine with the whole section. The models read English:
+    a German section (or answer) is compared in its word-for-word gloss."""
+    german = is_german(" ".join(concept.key_points))
+    read = [english(p, german) for p in concept.key_points]
+    units = answer_units(english(answer))
+    masked = [without_term(u, concept.term) for u in units]
+    section = without_term(" ".join(read), concept.term)
+    vectors = embedder.embed([without_term(p, concept.term) for p in read] + [section] + masked)
+    pairwise = vectors[: len(read)] @ vectors[len(read) + 1 :].T
+    return read, units, pairwise, float(vectors[len(read)] @ vectors[-1])  # the last unit: the whole answer
+
+
 def grade(
     concept: Concept, question: str, answer: str, embedder: Embedder, sources: list, judge: Judge | None = None
 ) -> Feedback:
@@ -217,17 +232,12 @@ def grade(
     units: list[str] = []
     score = 0.0
     if verdict is None:
-        units = answer_units(answer)
-        masked = [without_term(u, concept.term) for u in units]
-        section = without_term(" ".join(points), concept.term)
-        vectors = embedder.embed([without_term(p, concept.term) for p in points] + [section] + masked)
-        pairwise = vectors[: len(points)] @ vectors[len(points) + 1 :].T
+        read, units, pairwise, gist = compared(concept, answer, embedder)
         similarity = pairwise.max(axis=1)
-        gist = float(vectors[len(points)] @ vectors[-1])  # the last unit is the whole answer
         if similarity.max() < OFF_TOPIC:
             verdict = "off_topic"
         parts = max(1, len(units) - 1)  # sentences and pairs of them: the whole answer is read by its parts
-        credit, support, opposed = judge_points(concept, points, units[:parts], pairwise[:, :parts])
+        credit, support, opposed = judge_points(concept, read, units[:parts], pairwise[:, :parts])
         credit[opposed >= 0] = 0.0
         coverage = np.sort(credit)[::-1][:TOP_POINTS].mean()
         score = (1 - GIST_WEIGHT) * coverage + GIST_WEIGHT * np.clip(
