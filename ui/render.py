@@ -142,10 +142,13 @@ def _said(point) -> str:
     return f"you said “{escape(point.said)}”; " if point.said else ""
 
 
+VERDICTS = {"dont_know": "don't know", "off_topic": "off topic", "empty": "no answer"}
+
+
 def feedback_card(fb, title: str = "", answer: str | None = None, mark: str | None = None) -> str:
     """A graded answer: `title` says what it answers ("Q2: What is dropout?"), so a card read under the
     next question is never taken for that one's."""
-    verdict = "" if fb.verdict == "graded" else f" ({escape(fb.verdict.replace('_', ' '))})"
+    verdict = "" if fb.verdict == "graded" else f" ({escape(VERDICTS.get(fb.verdict, fb.verdict))})"
     marked = f" · you marked it {escape(mark.capitalize())}" if mark else ""
     head = f'<div class="where fb-question">{escape(title)}</div>' if title else ""
     said = (
@@ -153,17 +156,18 @@ def feedback_card(fb, title: str = "", answer: str | None = None, mark: str | No
         if answer is not None
         else ""
     )
-    points = "".join(f'<li class="covered">✓ {escape(k.text)} <i>— {escape(k.cite)}</i></li>' for k in fb.covered)
+    # the notes' own words with their formulas rendered, as in the source cards; the candidate's as typed
+    points = "".join(f'<li class="covered">✓ {inline_html(k.text)} <i>— {escape(k.cite)}</i></li>' for k in fb.covered)
     points += "".join(
-        f'<li class="missed contradicted">✗ <b>contradicted:</b> {_said(k)}your notes say {escape(k.text)} '
+        f'<li class="missed contradicted">✗ <b>contradicted:</b> {_said(k)}your notes say {inline_html(k.text)} '
         f"<i>— {escape(k.cite)}</i></li>"
         for k in fb.contradicted
     )
-    points += "".join(f'<li class="missed">✗ {escape(k.text)} <i>— {escape(k.cite)}</i></li>' for k in fb.missed)
+    points += "".join(f'<li class="missed">✗ {inline_html(k.text)} <i>— {escape(k.cite)}</i></li>' for k in fb.missed)
     notices = "".join(f'<div class="fb-notice">{escape(n)}</div>' for n in fb.notices)
     return (
         f'<div class="card feedback">{head}{said}'
         f'<div class="where score-line">Score {fb.score}/10{verdict}{marked}</div><ul>{points}</ul>'
-        f"{notices}<div><b>Model answer</b> (from your notes): {escape(fb.model_answer)}</div>"
+        f"{notices}<div><b>Model answer</b> (from your notes): {inline_html(fb.model_answer)}</div>"
         f"{source_cards(fb.sources)}</div>"
     )
