@@ -8,12 +8,15 @@ from helpers import NOTES
 
 from eval.interview import grade_company
 from rag import Assistant
-from rag.interview.gloss import english, is_german
+from rag.interview.gloss import GLOSSARY, english, is_german
 
 COMPANY = Path(__file__).parent.parent / "eval" / "datasets" / "company_answers.jsonl"
 
 
 def test_a_german_line_is_glossed_word_for_word_and_english_is_left_alone():
+    words = [line.split("\t")[0] for line in GLOSSARY.read_text(encoding="utf-8").splitlines()]
+    assert len(words) == len(set(words))  # a second line for a word would silently replace the first
+    assert english("vor", german=True) == "before"
     assert english("KI als strategischer Wachstumsmarkt") == "AI as strategic growth market"
     assert english("Skalierbare KI", german=True) == "scalable AI"  # a short line of a German section
     english_line = "A higher learning rate is not always the answer, as the loss may diverge."

@@ -56,7 +56,8 @@ def answer_pairs() -> list[dict]:
                 continue
             concept = section_concept(v2_section(shipped.chunks, r["source"], r["section_quote"]))
             points, heading = concept.key_points, concept.heading
-            units = answer_units(r["answer"])[: max(1, len(answer_units(r["answer"])) - 1)]  # no whole answer
+            units = answer_units(r["answer"])
+            units = units[: max(1, len(units) - 1)]  # its sentences and pairs of them, not the whole answer
             vectors = shipped.assistant.embedder.embed([without_term(t, concept.term) for t in points + units])
             topical = vectors[: len(points)] @ vectors[len(points) :].T >= TOPICAL
             same = lambda a, b: plain(a) in plain(b) or plain(b) in plain(a)  # noqa: E731
