@@ -6,7 +6,7 @@ from fake_llm import FakeLLM
 from ingest.chunking import Chunk
 from rag import Assistant
 from rag.answer.citations import attribute, check_citations, sources_for
-from rag.answer.followup import standalone_query
+from rag.answer.followup import evidence_query, standalone_query
 from rag.answer.prompt import PromptTemplate, chat_template_has_system_role, fit_to_window
 from rag.types import Answer, Hit
 
@@ -131,6 +131,9 @@ def test_follow_up_questions_become_standalone():
         {"role": "user", "content": "Why does it help training?"},
     ]
     assert standalone_query(follow) == "What does batch normalization do? Why does it help training?"
+    # the answer's sentences are chosen for the follow-up itself, its pronoun standing for the topic
+    assert evidence_query(follow) == "Why does batch normalization help training?"
+    assert evidence_query(first) == "What does batch normalization do?"
     fresh = follow + [
         {"role": "assistant", "content": "..."},
         {"role": "user", "content": "Explain the Gini index for decision tree splits"},

@@ -10,6 +10,14 @@ ANAPHORA = re.compile(
     re.IGNORECASE,
 )
 CONTINUATION = re.compile(r"^\s*(and|but|so|also|what about|how about|why|how come|then|or)\b", re.IGNORECASE)
+# a pronoun standing for the previous question's topic: "Why does *that* help training?"
+STANDS_FOR = re.compile(r"\b(its|their|it|this|that|they|them|these|those)\b", re.IGNORECASE)
+# the words of a question around its topic: "What does | batch normalization | do?"
+ASKING = set(
+    """what why how when where which who whom is are was were does do did can could should would will a an the of
+    in on for to and or me us you i we my your explain describe tell about define mean means meant use used using
+    work works help helps give show list compare between vs versus difference""".split()
+)
 
 
 def message_text(content) -> str:
@@ -54,3 +62,31 @@ def standalone_query(messages: list[dict]) -> str:
     if len(users) == 1 or not needs_context(last):
         return last
     return f"{users[-2]} {last}"
+
+
+def _topic(question: str) -> str:
+    """The first run of words that are not the asking itself: "What does batch normalization do?" →
+    "batch normalization"; "" when none."""
+    run: list[str] = []
+    for word in re.findall(r"[\w\-']+", question):
+        if word.lower() in ASKING:
+            if run:
+                break
+            continue
+        run.append(word)
+    return " ".join(run[:4])
+
+
+def evidence_query(messages: list[dict]) -> str:
+    """What the answer's sentences are chosen for: a follow-up with its pronoun replaced by the previous
+    question's topic ("Why does batch normalization help training?"). Retrieval reads both questions
+    (`standalone_query`), but sentences chosen for both answer the first one again: after "What does
+    batch normalization do?", "Why does that help training?" quoted how it normalizes at inference."""
+    query = standalone_query(messages)
+    users = [m["content"].strip() for m in messages if m.get("role") == "user" and m.get("content", "").strip()]
+    if query == users[-1] or not (topic := _topic(users[-2])):
+        return query
+    resolved, found = STANDS_FOR.subn(
+        lambda m: f"{topic}'s" if m.group(1).lower() in ("its", "their") else topic, users[-1], count=1
+    )
+    return resolved if found else query

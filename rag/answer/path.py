@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from rag.answer.citations import attribute, check_citations, excerpt, sources_for
 from rag.answer.compose import cut_to_last_sentence, extractive_text, related_text
 from rag.answer.evidence import Evidence
-from rag.answer.followup import plain_messages, standalone_query
+from rag.answer.followup import evidence_query, plain_messages, standalone_query
 from rag.answer.prompt import fit_to_window
 from rag.answer.verify import Verifier, render
 from rag.errors import LLMStreamError, LLMUnavailable, ServerError
@@ -141,7 +141,7 @@ def answer(
     # 2. evidence: the sentences of the passages that answer, and how well the notes cover the question
     evidence = None
     if mode in ("verified", "extractive"):
-        evidence = parts.evidence(query, hits)
+        evidence = parts.evidence(evidence_query(messages), hits)
         clock.lap("evidence")
         # 3. decide: not covered, or no LLM wanted
         if not policy.covered(evidence):
