@@ -1,8 +1,9 @@
 """Questions the default interview session asks, read as an interviewer would (issue #21).
 
-`--draw` plans six sessions of five (seeds 1-6) over the shipped notes with template phrasing, as a
-session does with no LLM up, and prints each question with its section, for labelling by hand in
-`eval/datasets/interview_questions_labels.jsonl` (quality 1-5, answerable yes/partly/no, kind, reason).
+`--draw` plans six sessions of five (seeds 1-6; `--seeds 13-18` the held-out draw) over the shipped notes
+with template phrasing, as a session does with no LLM up, and prints each question with its section, for
+labelling by hand in `eval/datasets/interview_questions_labels.jsonl` (quality 1-5, answerable yes/partly/no,
+kind, reason).
 `--report` summarises those labels per phase: mean quality, share unanswerable, kinds present.
 """
 
@@ -20,7 +21,7 @@ SEEDS = range(1, 7)
 BARS = {"quality": 4.0, "unanswerable": 0.0, "kinds": 4}
 
 
-def draw(notes: Path = NOTES, n: int = 5) -> list[dict]:
+def draw(notes: Path = NOTES, n: int = 5, seeds: range = SEEDS) -> list[dict]:
     from rag import Assistant
     from rag.interview.phrasing import template_question
     from rag.interview.session import InterviewSession
@@ -30,7 +31,7 @@ def draw(notes: Path = NOTES, n: int = 5) -> list[dict]:
         assistant.ensure_index()
         chunks = {c.id: c for c in assistant.index.chunks}
         rows = []
-        for seed in SEEDS:
+        for seed in seeds:
             plan = InterviewSession.start(assistant, n=n, seed=seed, phrasing="template").plan
             for number, concept in enumerate(plan, 1):
                 rows.append(
@@ -66,9 +67,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--draw", action="store_true", help="print the drawn questions as JSON lines")
     parser.add_argument("--report", action="store_true", help="summarise the labels per phase")
+    parser.add_argument(
+        "--seeds", default="1-6", help="the sessions to draw, FIRST-LAST (1-6 and 7-12 for development; 13-18 held out)"
+    )
     args = parser.parse_args()
     if args.draw:
-        for row in draw():
+        first, last = map(int, args.seeds.split("-"))
+        for row in draw(seeds=range(first, last + 1)):
             print(json.dumps(row, ensure_ascii=False))
     if args.report or not args.draw:
         for phase, figures in report().items():

@@ -47,6 +47,27 @@ def test_grade_against_a_named_note_and_heading(shipped):
     )
 
 
+def test_a_full_answer_lists_the_sections_other_points_as_further_reading_not_as_missed(shipped):
+    """The score counts the three best-covered points: a good answer that covers them has the section's other
+    points (here its worked example) listed as "also in your notes", not as "missed"; a weak one has them missed."""
+    full = shipped.grade(
+        "What is batch normalization?",
+        "Batch normalization normalizes the inputs of each layer in a neural network. It addresses internal "
+        "covariate shift, the change in the distribution of activations while training. By normalizing, it improves "
+        "the speed and stability of training.",
+        "ml-fundamentals.md",
+        "Batch Normalization",
+    )
+    assert full.score >= 8 and len(full.covered) >= 3 and not full.missed and full.further
+    short = shipped.grade(
+        "What is batch normalization?",
+        "It normalizes the inputs of each layer.",
+        "ml-fundamentals.md",
+        "Batch Normalization",
+    )
+    assert short.score < 8 and short.missed and not short.further
+
+
 @pytest.mark.parametrize(
     "args, said",
     [

@@ -77,3 +77,29 @@ def test_an_llm_phrasing_that_talks_about_itself_is_rejected(shipped_index, tmp_
     assert question.phrased_by == by, question.text
     assert (question.text == reply) == (by == "llm")
     assert valid_question(reply, coach.interview(topic="Terminologies > Patience", n=1).plan[0]) == (by == "llm")
+
+
+def test_steps_and_parts_are_not_asked_alone_and_a_list_is_asked_whole(shipped):
+    all_concepts = concepts_from_chunks(shipped.index.chunks)
+    pool = {c.term: c for c in all_concepts if substantive(c)}
+    # the notes have them, as a procedure's steps, a worked example's parts and a timeline's entries
+    steps = {
+        "Multiply by V",
+        "Weighting the Vectors",
+        "Left Node Weight",
+        "Subsequent Trees",
+        "1950s - Birth of Machine Learning",
+    }
+    assert steps <= {c.term for c in all_concepts} and not steps & set(pool)
+    remedies = pool["Local Minima in a loss function (how to deal)"]
+    assert remedies.kind == "list" and len(remedies.key_points) >= 3
+    assert template_question(remedies) == (
+        "How do you deal with local minima in a loss function? Name three ways and how each one helps."
+    )
+    # an entry of one sentence is asked in its list, not alone ("What is Bottleneck?")
+    parts = next(c for c in pool.values() if c.kind == "list" and c.heading.endswith("It consists of 4 main parts"))
+    assert "Bottleneck" in parts.prompt and "Bottleneck" not in pool
+    # the verb agrees with the term, and a why/when question does not ask a problem what problem it solves
+    kernels = [template_question(c) for c in pool.values() if c.term == "KERNELS"]
+    assert kernels == ["What are kernels in convolutional neural network?"]
+    assert not any(template_question(c).startswith("What problem does") for c in pool.values())

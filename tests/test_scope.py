@@ -224,7 +224,8 @@ def choose(page, picker: str, label: str) -> None:
 
 def notes_shown(page) -> list[str]:
     """The note of each source card: "[1] deep/attention.md:4 > attention" → deep/attention.md."""
-    cards = page.locator("#sources .source-card .where").all_inner_texts()
+    # folded cards (retrieved, not cited) are hidden, so their text is read from the DOM, not the screen
+    cards = page.locator("#sources .source-card .where").all_text_contents()
     return [card.split(" ", 1)[1].split(":", 1)[0] for card in cards]
 
 

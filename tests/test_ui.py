@@ -45,9 +45,9 @@ def test_chat_streams_an_answer_with_source_cards(page, artifacts):
     assert cards.count() >= 1 and "ml-fundamentals.md" in page.inner_text("#sources")
     reply = page.locator("#chat .message").last.inner_text()
     assert len(reply.split()) >= 5
-    page.locator("#sources details").first.click()  # the whole passage opens under the card
+    page.locator("#sources .passage details").first.click()  # the whole passage opens under the card
     assert (
-        len(page.locator("#sources details .whole").first.inner_text())
+        len(page.locator("#sources .passage details .whole").first.inner_text())
         > len(page.locator("#sources .excerpt").first.inner_text()) * 0.5
     )
     page.screenshot(path=str(artifacts / "ui-chat.png"), full_page=True)

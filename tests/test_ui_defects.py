@@ -240,6 +240,55 @@ def test_card_excerpts_and_headings_render_their_text_not_their_markup():
     assert "\\sum" not in unknown and "…" in unknown  # nothing to complete it from: no raw LaTeX
 
 
+MUTED = "rgb(87, 96, 106)"  # the grey of what was retrieved but not cited
+
+
+def test_sources_the_answer_cites_stand_out_and_those_only_retrieved_are_folded_and_grey(page, artifacts):
+    page.fill(QUESTION, "What is the return G_t?")
+    page.press(QUESTION, "Enter")
+    answered(page, 1)
+    sources = page.locator("#sources")
+    cited, uncited, fold = (
+        sources.locator(".source-card.cited"),
+        sources.locator(".source-card.uncited"),
+        sources.locator("details.uncited-sources"),
+    )
+    cited.first.wait_for()
+    assert uncited.count() >= 1 and sources.locator(".source-card").count() == cited.count() + uncited.count()
+    # a card is cited when one of its passages is ([n]); the others only list (n)
+    marks = lambda cards: [w.split(" ", 1)[0] for w in cards.locator(".where").all_text_contents()]
+    assert all(m.startswith("[") for m in marks(cited)) and all(m.startswith("(") for m in marks(uncited))
+    # the cited cards first; the others after them, folded under their own label, so not read as evidence
+    assert fold.count() == 1 and fold.locator(".source-card").count() == uncited.count()
+    assert fold.locator(".source-card.cited").count() == 0 and not uncited.first.is_visible()
+    label = fold.locator("summary").first
+    assert label.is_visible() and label.inner_text().startswith("Retrieved, not cited: ")
+    assert cited.last.bounding_box()["y"] < label.bounding_box()["y"]
+    # the evidence highlight is the cited passages': the notice says it is what the answer was drawn from
+    assert cited.locator(".passage:not(.uncited) .excerpt.evidence").count() >= 1
+    assert sources.locator(".passage.uncited .evidence").count() == 0
+    label.click()
+    uncited.first.wait_for()
+    style = lambda card, name: card.evaluate(f"e => getComputedStyle(e).{name}")
+    assert style(uncited.first, "color") == MUTED and style(cited.first, "color") != MUTED
+    assert style(uncited.first, "borderTopStyle") == "dashed" and style(cited.first, "borderTopStyle") == "solid"
+    assert style(cited.first, "borderLeftWidth") == "4px" and style(uncited.first, "borderLeftWidth") == "1px"
+    sources.screenshot(path=str(artifacts / "ui-cited-and-retrieved-sources.png"))
+
+
+def test_with_nothing_cited_the_retrieved_sources_show_unfolded_and_unhighlighted():
+    source = lambda n, cited: Source(
+        n=n, source="rl.txt", heading=f"rl > part {n}", excerpt="The return G.", chunk_id=f"c{n}", cited=cited,
+        evidence=["The return G."],
+    )  # fmt: skip
+    abstained = source_cards([source(1, False), source(2, False)])
+    assert '<details class="uncited-sources" open><summary>Retrieved, not cited: 2 sections</summary>' in abstained
+    assert "evidence" not in abstained and 'source-card cited"' not in abstained
+    answered = source_cards([source(1, True), source(2, False)])
+    assert '<details class="uncited-sources"><summary>Retrieved, not cited: 1 section</summary>' in answered
+    assert answered.index('source-card cited"') < answered.index("uncited-sources") and answered.count("evidence") == 1
+
+
 def test_related_headings_and_cited_formulas_in_the_chat_are_plain():
     related = "My notes don't cover this.\nRelated in your notes:\n- rl.txt:623 > rl > Optimal policy π^*"
     assert chat_text(related).endswith("Optimal policy π*")

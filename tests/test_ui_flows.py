@@ -146,6 +146,30 @@ def test_search_hits_render_markdown_and_formulas_as_text_never_as_markup(page, 
     page.screenshot(path=str(artifacts / "ui-search-rendered.png"), full_page=True)
 
 
+def test_the_library_search_button_beside_the_box_searches_as_enter_does(page, artifacts):
+    page.get_by_role("tab", name="Library").click()
+    box, button = page.locator("#lib-search"), page.get_by_role("button", name="Search", exact=True)
+    assert button.count() == 1 and button.is_visible()
+    # right of the box it searches, on its line and as tall as it
+    b, s = button.bounding_box(), box.bounding_box()
+    assert b["x"] >= s["x"] + s["width"] and abs(b["y"] - s["y"]) <= 2 and abs(b["height"] - s["height"]) <= 2
+    hits = lambda: page.locator("#lib-results .hit-card .where").all_inner_texts()
+    page.fill("#lib-search textarea", "discounted sum of future rewards")
+    page.locator("#lib-search textarea").press("Enter")
+    page.wait_for_selector("#lib-results .hit-card")
+    by_enter = hits()
+    page.fill("#lib-search textarea", "dropout regularization")
+    button.click()  # the box's new query, searched by the button alone
+    shows = "([first, shown]) => document.querySelector('#lib-results').innerText.includes(first) === shown"
+    page.wait_for_function(shows, arg=[by_enter[0], False])
+    assert "dropout" in page.inner_text("#lib-results").lower()
+    page.fill("#lib-search textarea", "discounted sum of future rewards")
+    button.click()
+    page.wait_for_function(shows, arg=[by_enter[0], True])
+    assert hits() == by_enter  # the same hits, in the same order, as Enter gave
+    page.screenshot(path=str(artifacts / "ui-library-search-button.png"), full_page=True)
+
+
 def test_submit_is_off_once_the_interview_has_ended(page, artifacts):
     page.get_by_role("tab", name="Interview").click()
     assert page.locator("#iv-submit").is_disabled()  # nothing to answer before a session starts

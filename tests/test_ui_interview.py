@@ -61,7 +61,16 @@ def no_error_badge(page) -> None:
     assert page.get_by_text("Error", exact=True).count() == 0, page.inner_text("body")[:2000]
 
 
-def test_a_whole_session_with_feedback_under_its_own_question_and_the_transcript(page, assistant, ui_root, artifacts):
+def on_screen(page, selector: str) -> bool:
+    """Whether the element is inside the viewport as it is now (nothing scrolled for it)."""
+    return page.locator(selector).evaluate(
+        "e => { const r = e.getBoundingClientRect(); return r.top >= 0 && r.bottom <= window.innerHeight; }"
+    )
+
+
+def test_a_whole_session_with_the_summary_on_top_feedback_under_its_own_question_and_the_transcript(
+    page, assistant, ui_root, artifacts
+):
     page.get_by_role("tab", name="Interview").click()
     page.click("#iv-start")  # five questions, the default
     page.wait_for_selector("#iv-question h3", timeout=60_000)
@@ -101,6 +110,12 @@ def test_a_whole_session_with_feedback_under_its_own_question_and_the_transcript
     titles = page.locator("#iv-feedback .fb-question").all_inner_texts()
     assert titles == [f"{q.label}: {q.text}" for q in reversed(asked)]  # the latest first, each with its question
     page.wait_for_selector("#iv-download", state="visible", timeout=30_000)
+    # the end is shown where the question was, seen without scrolling: the summary, then the transcript,
+    # above the answer box and the pages of feedback (under them it was off the screen)
+    top = lambda selector: page.locator(selector).first.bounding_box()["y"]
+    assert top("#iv-progress") < top("#iv-summary") < top("#iv-download") < top("#iv-answer") < top("#iv-feedback")
+    assert on_screen(page, "#iv-summary h3") and on_screen(page, "#iv-download")
+    assert page.locator("#iv-feedback .card.feedback").last.bounding_box()["y"] > page.viewport_size["height"]
     with page.expect_download() as download:
         page.click("#iv-download")
     transcript = open(download.value.path()).read()

@@ -607,6 +607,10 @@ class App:
                 place, tag = self._scope_pickers("iv")
             start = gr.Button("Start session", variant="primary", elem_id="iv-start")
             progress_md = gr.Markdown(elem_id="iv-progress")
+            # the end of a session shows where each question was, above the feedback: under it, the summary
+            # was a long page below the user's eyes (the question's place is empty once the session is done)
+            summary = gr.Markdown(elem_id="iv-summary")
+            transcript = gr.DownloadButton("Download transcript", visible=False, elem_id="iv-download")
             question_md = gr.Markdown(elem_id="iv-question")
             answer = gr.Textbox(label="your answer (Ctrl+Enter submits it)", lines=4, elem_id="iv-answer")
             submit = gr.Button("Submit answer", interactive=False, elem_id="iv-submit")
@@ -615,8 +619,6 @@ class App:
                 mark_buttons = {m: gr.Button(m.capitalize(), size="sm", elem_id=f"iv-mark-{m}") for m in MARKS}
             feedback = gr.HTML(elem_id="iv-feedback", js_on_load=OPEN_NOTE_JS)
             self._note_viewer("interview", feedback)
-            summary = gr.Markdown(elem_id="iv-summary")
-            transcript = gr.DownloadButton("Download transcript", visible=False, elem_id="iv-download")
             with gr.Row():
                 anki = gr.Button("Export Anki deck (the topic above, or all)", size="sm", elem_id="iv-anki")
                 anki_md = gr.Markdown(elem_id="iv-anki-result")
@@ -656,8 +658,9 @@ class App:
                 elem_id="lib-upload",
             )
             files = gr.Dataframe(headers=["file", "chunks"], label="per-file chunks", interactive=False)
-            with gr.Row():
+            with gr.Row(equal_height=True):  # the button as tall as the box it searches
                 search_box = gr.Textbox(label="search the index (raw retrieval, no LLM)", scale=5, elem_id="lib-search")
+                search_button = gr.Button("Search", scale=1, elem_id="lib-search-button")
                 search_k = gr.Slider(1, 20, value=s.top_k, step=1, label="k", scale=1)
             results = gr.HTML(elem_id="lib-results", js_on_load=OPEN_NOTE_JS)
             self._note_viewer("library", results)
@@ -670,7 +673,7 @@ class App:
                 preprocess=False,
                 show_progress_on=ingest_md,
             )
-            search_box.submit(self.search, [search_box, search_k], results)
+            gr.on([search_box.submit, search_button.click], self.search, [search_box, search_k], results)
             # read when the page loads and when the tab opens: an ingest from the CLI or another tab
             # since the app started (or since the page loaded) must show
             demo.load(self.library, None, [library_md, files])

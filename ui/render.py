@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from html import escape
 
-from rag import LEGEND, Hit, Source, group_sources, location, mark, note_url
+from rag import LEGEND, Hit, Source, SourceGroup, group_sources, location, mark, note_url
 from ui.note_html import inline_html, note_html, plain_scripts, tex_delimiters
 
 # Gradio's bundled Source Sans Pro and IBM Plex Mono "SemiBold" files hold a few dozen glyphs, and no face
@@ -29,9 +29,16 @@ CSS = (
 .card .passage { display: flex; gap: 0.5em; flex-wrap: wrap; margin-top: 4px; } .card .passage .mark { color: #57606a; }
 .card .passage .excerpt { flex: 1; min-width: 0; } /* shrinks to the card: a wide formula scrolls */
 .card .passage details { flex-basis: 100%; }
+/* what the answer cites stands out; what was only retrieved is grey (6.1:1 on its background, WCAG AA),
+   its card dashed, its sections folded under a label of their own */
+.source-card.cited { border-left: 4px solid #0969da; }
+.source-card.uncited { border-style: dashed; background: #f9fafb; }
+.source-card.uncited, .card .passage.uncited, .uncited-sources > summary { color: #57606a; }
+.source-card.uncited .where { font-weight: 400; }
+.uncited-sources > summary { cursor: pointer; margin: 8px 0 4px; }
 .card .md p { margin: 0.2em 0; } .card .md.whole { font-size: 0.9em; max-height: 24em; overflow: auto; }
 .legend { color: #57606a; font-size: 0.85em; margin-left: 0.5em; }
-.covered { color: #1a7f37; } .missed { color: #cf222e; }
+.covered { color: #1a7f37; } .missed { color: #cf222e; } .further { color: #57606a; }
 .feedback .fb-notice { color: #7d4e00; font-size: 0.9em; margin: 4px 0; }
 #lib-result:has(.progress-level), #ev-result:has(.progress-level) { min-height: 4em; } /* else the bar is clipped */
 .card .md div.math { max-width: 100%; overflow-x: auto; overflow-y: hidden; }
@@ -77,24 +84,42 @@ def excerpt_of(s: Source) -> str:
     return s.excerpt  # drawn up to the formula, then "…"
 
 
+def _source_card(g: SourceGroup) -> str:
+    """A section's card; `cited` when the answer cites one of its passages, else `uncited`. Only cited
+    passages keep their evidence highlighted: the notice says the highlighted sentences are what the
+    answer was drawn from, and an uncited passage's were not."""
+    passages = "".join(
+        f'<div class="passage{"" if s.cited else " uncited"}" data-chunk="{escape(s.chunk_id)}">'
+        f'<span class="mark">{escape(mark(s))}</span>'
+        f'<div class="md excerpt{" evidence" if s.cited and s.evidence else ""}">{inline_html(excerpt_of(s))}</div>'
+        f'<details><summary>whole passage</summary><div class="md whole">{note_html(s.text)}</div></details></div>'
+        for s in g.members
+    )
+    return (
+        f'<div class="card source-card {"cited" if g.cited else "uncited"}"><div class="where">{escape(g.marks)} '
+        f"{note_link(g.path, g.source, g.line_start, max(s.line_end for s in g.members))} &gt; "
+        f"{inline_html(g.heading)}</div>{passages}</div>"
+    )
+
+
 def source_cards(sources: list[Source]) -> str:
-    """One card per section, listing the numbers of its passages, each passage's excerpt under it."""
+    """One card per section, listing the numbers of its passages, each passage's excerpt under it: the
+    sections the answer cites first, then those only retrieved, muted and folded under a label of their own
+    so they are not read as the answer's evidence. With nothing cited (an abstention: "the closest passages
+    are below") the fold starts open, or there would be nothing to see."""
     if not sources:
         return ""
-    cards = []
-    for g in group_sources(sources):
-        passages = "".join(
-            f'<div class="passage" data-chunk="{escape(s.chunk_id)}"><span class="mark">{escape(mark(s))}</span>'
-            f'<div class="md excerpt{" evidence" if s.evidence else ""}">{inline_html(excerpt_of(s))}</div>'
-            f'<details><summary>whole passage</summary><div class="md whole">{note_html(s.text)}</div></details></div>'
-            for s in g.members
+    groups = group_sources(sources)
+    cited = "".join(_source_card(g) for g in groups if g.cited)
+    others = [_source_card(g) for g in groups if not g.cited]
+    fold = ""
+    if others:
+        label = f"Retrieved, not cited: {len(others)} section{'s' * (len(others) != 1)}"
+        fold = (
+            f'<details class="uncited-sources"{"" if cited else " open"}><summary>{label}</summary>'
+            f"{''.join(others)}</details>"
         )
-        cards.append(
-            f'<div class="card source-card"><div class="where">{escape(g.marks)} '
-            f"{note_link(g.path, g.source, g.line_start, max(s.line_end for s in g.members))} &gt; "
-            f"{inline_html(g.heading)}</div>{passages}</div>"
-        )
-    return f'<div><b>Sources</b> <span class="legend">{escape(LEGEND)}</span>' + "".join(cards) + "</div>"
+    return f'<div><b>Sources</b> <span class="legend">{escape(LEGEND)}</span>{cited}{fold}</div>'
 
 
 def hit_cards(hits: list[Hit]) -> str:
@@ -164,6 +189,10 @@ def feedback_card(fb, title: str = "", answer: str | None = None, mark: str | No
         for k in fb.contradicted
     )
     points += "".join(f'<li class="missed">✗ {inline_html(k.text)} <i>— {escape(k.cite)}</i></li>' for k in fb.missed)
+    points += "".join(
+        f'<li class="further">· also in your notes: {inline_html(k.text)} <i>— {escape(k.cite)}</i></li>'
+        for k in fb.further
+    )
     notices = "".join(f'<div class="fb-notice">{escape(n)}</div>' for n in fb.notices)
     return (
         f'<div class="card feedback">{head}{said}'

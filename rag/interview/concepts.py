@@ -17,10 +17,12 @@ from dataclasses import asdict, dataclass, field
 from ingest.chunking import SENTENCE_END, Chunk
 from ingest.markdown import FENCE
 from ingest.sections import DEFINITION, MD_HEADING, NUMBERED, clean_heading
+from rag.interview.gloss import is_german
 
-KINDS = ("definition", "compare", "why", "formula", "calculation", "scenario")
+KINDS = ("definition", "compare", "why", "formula", "calculation", "scenario", "list")
 DIFFICULTY = {
     "definition": "easy",
+    "list": "medium",
     "compare": "medium",
     "why": "medium",
     "formula": "medium",
@@ -53,8 +55,37 @@ AGENDA = re.compile(
     r"|\b(i|me|my|ich|mich|mir|mein\w*)\b",
     re.I,
 )
+# a step of a worked procedure, not a thing to know: an order ("Multiply by V", "Choose the Best Split") or
+# an activity ("Weighting the Vectors", "Updating Predictions", "Navigating ML Publications"); the nouns
+# ML names with -ing ("Boosting", "Pooling", "Training on Residuals") are things
+STEP = re.compile(
+    r"^(?:(?:don't|do not|apply|add|build|calculate|choose|compute|convolve|define|divide|feed|initiali[sz]e|look|"
+    r"multiply|normali[sz]e|pick|prepare|select|split|sum|take|train|use|weight)\b"
+    r"|(?!(?:learning|training|boosting|bagging|pooling|padding|embedding|encoding|clustering|stopping|sampling|"
+    r"scaling|pruning|smoothing|broadcasting|reshaping|denoising|discounting|forecasting|tuning|preprocessing|indexing|"
+    r"processing|batching|hashing|pretraining|labell?ing|tracking|computing|modell?ing|engineering)\b)[a-z]+ing\b)",
+    re.I,
+)
+# a part named by its place in a walkthrough ("Left Node Weight", "Subsequent Trees", "First Layer"), a
+# value ("Size of the resulting feature map: 2×4"), or a word that names no thing on its own
+PART = re.compile(
+    r"^(?:first|second|subsequent|initial|final|left|right|next|previous|iterative|illustrative|combining)\b"
+    r"|:\s*\S*\d|\b(?:left|right) node\b|^node \d|possible splits|\b(?:overall )?(?:summary|overview)$"
+    r"|^(?:context|challenges|reminders|documentation|the model learns)$",
+    re.I,
+)
+# a timeline's entry ("1950s - Birth of Machine Learning", "Future - Quantum Machine Learning"): asked only in
+# its timeline
+TIMELINE = re.compile(r"^(?:\d{4}s?|future)\s*[-–:]", re.I)
+# the note's own question about a figure or example it shows ("How many trainable parameters does the network
+# have?"): asked alone, nobody knows which network
+POINTS_AT = re.compile(r"\b(the (network|image|figure|picture|table|example|graph|plot)|above|below|shown)\b", re.I)
 # what a lecture's agenda says it will do ("Discuss the importance of responsible AI")
-AGENDA_VERB = re.compile(r"^(discuss|address|explore|introduce|cover|present|highlight|examine|outline|share)\b", re.I)
+AGENDA_VERB = re.compile(
+    r"^(discuss|address|explore|introduce|cover|present|highlight|examine|outline|share|suggest|encourage|provide|"
+    r"describe|review|emphasi[sz]e|offer|showcase|demonstrate|identify)\b",
+    re.I,
+)
 # a sentence saying what a thing is for: such a concept is asked as why/when
 PURPOSE = re.compile(
     r"\b(to (prevent|avoid|reduce|improve|speed up|stabili[sz]e|mitigate)|helps? (to )?(prevent|avoid|reduce|"
@@ -63,7 +94,13 @@ PURPOSE = re.compile(
 )
 DIFFERENCE = re.compile(r"^differences? (from|between|to|with)\b", re.I)
 # "If the validation loss does not improve for 5 epochs, training stops": a situation to ask about
-CONDITION = re.compile(r"^(?:if|when|whenever)\s+(?!(?:it|this|these|they|that|so)\b)([^,]{20,140}),\s+\S", re.I)
+# A purpose ("If we want to make a prediction"), an activity ("When building a decision tree, ...") or a
+# classification ("If the model is a supervised learning model") is no situation to react to.
+CONDITION = re.compile(
+    r"^(?:if|when|whenever)\s+(?!(?:it|this|these|they|that|so|we want|you want)\b|\w+ing\b(?:\s+[^\s,]+){0,3},)"
+    r"(?![^,]*\b(?:is|are) an?\b)([^,]{20,140}),\s+\S",
+    re.I,
+)
 
 
 @dataclass
@@ -322,7 +359,48 @@ def concepts_from_chunks(chunks: list[Chunk], min_points: int = 1) -> list[Conce
     taken = {(c.term, c.kind) for c in found.values()}
     for concept in found.values():
         _ask_by_content(concept, taken)
-    return list(found.values())
+    return _lists(list(found.values()))
+
+
+def _lists(concepts: list[Concept]) -> list[Concept]:
+    """Items of an enumeration are asked together, as an interviewer asks them: the parts of an autoencoder,
+    the ML compilers, the ways to deal with local minima; not "What is Bottleneck?" alone. A heading with
+    three or more items of a line or two each becomes one `list` concept whose key points are the items'
+    first sentences, named; an item of one sentence is then asked only there."""
+    under: dict[tuple[str, str], list[Concept]] = {}
+    for c in concepts:
+        parent = c.heading.rsplit(" > ", 1)[0]
+        if " > " in parent:  # a whole file is no list
+            under.setdefault((c.source, parent), []).append(c)
+    folded: set[str] = set()
+    lists = []
+    for (source, parent), items in under.items():
+        name = _name(parent.rsplit(" > ", 1)[1])
+        items = [c for c in {c.term: c for c in items}.values() if c.term != name]
+        # entries of a line or two, each a named thing: not the sub-sections of a topic, a procedure's steps or
+        # a worked example's parts
+        named = all(
+            c.kind in ("definition", "why", "scenario") and not c.prompt and not _step_or_part(c.term) for c in items
+        )
+        # an item with headings of its own under it is a sub-section of a topic, not an entry of a list
+        named = named and not any(key[1].startswith(c.heading) for c in items for key in under)
+        if len(items) < 3 or not named or 3 * sum(len(c.key_points) <= 2 for c in items) < 2 * len(items):
+            continue
+        lists.append(
+            Concept(
+                key=_concept_key(source, name, "list"),
+                term=name,
+                kind="list",
+                topic=parent,
+                source=source,
+                heading=parent,
+                chunk_ids=list(dict.fromkeys(i for c in items for i in c.chunk_ids)),
+                key_points=[f"{c.term}: {c.key_points[0]}" for c in items][:8],
+                prompt="; ".join(c.term for c in items[:8]),
+            )
+        )
+        folded.update(c.key for c in items if len(c.key_points) <= 1)
+    return [c for c in concepts if c.key not in folded] + lists
 
 
 def _ask_by_content(concept: Concept, asked: set[tuple[str, str]]) -> None:
@@ -359,10 +437,19 @@ def _names(sentence: str, term: str) -> bool:
     return bool(words) and words[-1].lower()[:5] in sentence.lower()
 
 
+def _step_or_part(term: str) -> bool:
+    return bool(STEP.match(term) or PART.search(term))
+
+
 def substantive(concept: Concept) -> bool:
     """Worth an interview question: a named thing, not an agenda item, goal or code line, with prose
     under it (a label ending in ":" or a formula alone is no answer to ask for)."""
-    if AGENDA.search(concept.term):
+    # a worked example is asked as one ("Walk me through how to calculate the Gini index for each split")
+    step = STEP.match(concept.term) and concept.kind != "calculation"
+    step = step or PART.search(concept.term) or TIMELINE.match(concept.term)
+    step = step or (concept.kind == "why" and POINTS_AT.search(concept.prompt))
+    # a German section is company mode's to ask, graded through a gloss; as a concept it reads as nonsense
+    if AGENDA.search(concept.term) or step or is_german(concept.heading):
         return False
     prose = [
         p

@@ -45,6 +45,8 @@ TOPICAL = 0.4
 SUPPORT_FLOOR, SUPPORT_FULL = 0.3, 0.6
 SUPPORTED = 0.5
 COVERED_CREDIT = 0.5  # half the credit: shown as covered
+# a score this high with the counted points covered: what else the section says is further reading, not missed
+GOOD = 0.8
 # contradicted: a sentence about the point (embedding similarity), which the support head does not find
 # stating it, and which turns it around in words (`clashes`)
 CONTRADICTS, UNSUPPORTED = 0.55, 0.4
@@ -92,6 +94,9 @@ class Feedback:
     judged_by: list[str] = field(default_factory=lambda: ["embedding"])
     contradicted: list[KeyPoint] = field(default_factory=list)  # points the answer states the opposite of
     notices: list[str] = field(default_factory=list)  # what the candidate should know about this grading
+    # the section's other points, once a good answer (GOOD) has covered the TOP_POINTS the score counts:
+    # shown as "also in your notes", not as missed, or a 10/10 would list what it "missed"
+    further: list[KeyPoint] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return asdict(self)  # sources with their whole text: a transcript reads without the index
@@ -264,10 +269,13 @@ def grade(
         KeyPoint(p, cite, round(float(s), 3), j, round(float(u), 3), units[o] if o >= 0 else None)
         for p, s, j, u, o in zip(points, similarity, judged, support, opposed)
     ]
+    left_out = [k for k, c, o in zip(keypoints, covered_mask, opposed) if not c and o < 0]
+    enough = int(covered_mask.sum()) >= TOP_POINTS and score >= GOOD
     return Feedback(
         score=round(10 * float(score), 1),
         covered=[k for k, c in zip(keypoints, covered_mask) if c],
-        missed=[k for k, c, o in zip(keypoints, covered_mask, opposed) if not c and o < 0],
+        missed=[] if enough else left_out,
+        further=left_out if enough else [],
         model_answer=model_answer(concept),
         sources=sources,
         verdict=verdict or "graded",

@@ -10,7 +10,7 @@ import re
 from functools import cache
 
 from rag.answer.reader import Reader, passage_candidates
-from rag.interview.concepts import DIFFERENCE, GENERIC, PROS_CONS, Concept, company_name
+from rag.interview.concepts import DIFFERENCE, GENERIC, PROS_CONS, QUESTION_WORD, STEP, Concept, company_name
 
 KIND_ASKS = {
     "definition": "what it is and what it is for",
@@ -50,7 +50,8 @@ REMEDY = re.compile(r"\bhow to (deal|see|handle|avoid|fix|prevent|reduce)\b|\bde
 # a heading that gathers topics ("Neural Network Terminologies", "Parts of a DNN") is no context to ask in
 COLLECTION = re.compile(
     r"terminolog|summary|overview|^parts? of|key points|steps|basics?|concepts|introduction|^how\b|workflow|"
-    r"hierarchy|interaction|example|frameworks?|techniques|table|chapter|^models?$|^\d",
+    r"hierarchy|interaction|example|frameworks?|techniques|table|chapter|^models?$|^\d|^applications?$|^uses$|"
+    r"^representations$",
     re.I,
 )
 
@@ -102,7 +103,9 @@ def context(concept: Concept) -> str:
         # "Autoencoders - huge for anomaly detections" → "Autoencoders"; "Bias - Variance Tradeoff" stays whole
         name = re.sub(r"\s*#\w+|^(understanding|about|introduction to)\s+", "", level, flags=re.I)
         name = re.sub(r"\s+[-–:]\s+(?=[a-z]|\S*,).*$|\s*\(.*\)$", "", name).strip()
-        if term in level.lower() or not name or GENERIC.match(name) or COLLECTION.search(name):
+        # "Why parameterize model parameters?" asks; it names no topic
+        question = name.endswith("?") or QUESTION_WORD.match(name)
+        if term in level.lower() or not name or question or GENERIC.match(name) or COLLECTION.search(name):
             continue
         same = re.sub(r"\W", "", name.lower()) in re.sub(r"\W", "", term)
         return readable(name) if len(name.split()) <= 4 and not same else ""
@@ -118,7 +121,10 @@ def _remedy_for(concept: Concept) -> str:
             name = re.sub(r"\s*\([^)]*\)", "", levels[i]).strip()
             if re.match(r"^(how|dealing)\b", name, re.I):
                 name = levels[i - 1] if i else ""
-            return _plain(readable(name)) if name else ""
+            remedy = _plain(readable(name)) if name else ""
+            # "How can Bias-Variance Trade-off help with bias - variance tradeoff?" is no remedy question
+            same = re.sub(r"\W", "", remedy.lower()) == re.sub(r"\W", "", concept.term.lower())
+            return "" if same else remedy
     return ""
 
 
@@ -134,8 +140,8 @@ def _plain(term: str) -> str:
 
 def _subject(concept: Concept) -> str:
     """What the question names: the term, or for "For BDTs and Gradient Boosting" under "Regularization
-    Techniques" the two together; a timeline's year is left out ("1980s - SVMs" → "SVMs")."""
-    term = re.sub(r"^\d{4}s?\s*[-–:]\s*", "", readable(concept.term))
+    Techniques" the two together; a tag is left out ("Beginner's projects ( #beginner )")."""
+    term = re.sub(r"\s*\(\s*#\w+\s*\)|\s+#\w+", "", readable(concept.term))
     parent = next((p for p in reversed(concept.heading.split(" > ")[1:]) if p != concept.term), "")
     if term.split()[0].lower() in NOT_A_NOUN and parent:
         return f"{readable(parent)} {term[0].lower()}{term[1:]}"
@@ -150,26 +156,38 @@ def template_question(concept: Concept) -> str:
     where = f" in {topic}" if topic and len(term.split()) <= 3 else ""
     match concept.kind:
         case "compare" if (m := DIFFERENCE.match(term)) and topic:
-            return f"What sets {topic} apart {m.group(1)}{_plain(term[m.end() :])}?"
+            return f"What sets {topic} apart {m.group(1)} {_plain(term[m.end() :].strip())}?"
         case "compare":
             return f"Compare {term}: what do they have in common and how do they differ?"
         case "why" if (m := IT_QUESTION.match(concept.prompt)) and topic:
-            return f"{m.group(1).capitalize()} does {topic} {m.group(2).lower()}{m.group(3)}?"
+            does = _be(topic, "does", "do")
+            rest = f" {_plain(m.group(3).strip())}" if m.group(3).strip() else ""
+            return f"{m.group(1).capitalize()} {does} {topic} {m.group(2).lower()}{rest}?"
         case "why" if concept.prompt:
             return concept.prompt if len(concept.prompt.split()) > 3 else f"{concept.prompt} Explain{where}."
         case "why" if PROS_CONS.search(concept.term):
             return f"What are the {term.lower()} of {topic or 'this method'}?"
         case "why":
-            return f"What problem does {term}{where} address, and when would you use it?"
+            # "What problem does overfitting address" asks a problem what problem it solves
+            it = _be(term, "does it", "do they")
+            return f"Why {_be(term, 'does', 'do')} {term} matter{where}, and when {it} come into play?"
         case "scenario":
             situation = concept.prompt[0].lower() + concept.prompt[1:]
             return f"Working with {term}{where}, suppose {situation}. What does that tell you, and what do you do?"
         case "formula":
+            # "the formula for The TD-Learning update rule": the rule is the formula
+            term = re.sub(r"^the\s+", "", term, flags=re.I)
             return f"Write down the formula for {term}{where} and explain each of its terms."
         case "calculation" if concept.prompt:
             return f"{concept.prompt} (your notes work this through under {term})"
+        case "calculation" if STEP.match(term):
+            # "Calculate the Gini Index for Each Split", "Splitting on a Feature": the heading says what to do
+            how = "" if term.split()[0].lower().endswith("ing") else "how to "
+            return f"Walk me through {how}{_plain(term[0].lower() + term[1:])}{where}: what do you compute, and how?"
         case "calculation":
-            return f"Work through the calculation for {term}{where}: what is computed, and how?"
+            return f"Walk me through a worked example of {_plain(term)}{where}: what do you compute, and how?"
+        case "list":
+            return _list_question(concept)
         case "pitch":
             return f"Introduce yourself as you would at {company}: who are you and what do you bring?"
         case "ask":
@@ -178,10 +196,56 @@ def template_question(concept: Concept) -> str:
             return f"What do you know about {term}?"
         case _ if remedy := _remedy_for(concept):
             return f"How can {term} help with {remedy}?"
+        case _ if REMEDY.search(term):
+            # "Local Minima in a loss function (how to deal)" asks how to deal with them
+            return f"How do you deal with {_plain(term.split(' (')[0])}?"
         case _ if len(term.split()) <= 3:
-            return f"What is {term}{where}?"
+            return f"What {_be(term, 'is', 'are')} {term}{where}?"
         case _:
             return f"Explain {term}{where}."
+
+
+# a last word ending in s that is no plural: "Loss", "Bias", "Analysis", "Physics", "Focus", "Series"
+SINGULAR_S = re.compile(r"(ss|us|is|as)$|^(series|physics|statistics|mathematics|ethics|economics)$", re.I)
+
+
+def _be(term: str, one: str, many: str) -> str:
+    """ "is" for "Batch Normalization", "are" for "Kernels" and "SVMs": the verb agrees with the head noun."""
+    # the head noun: "Training on Residuals" is one training
+    head = re.split(r"\s(?:on|of|for|in|with|from|to)\s", re.sub(r"\s*\([^)]*\)", "", term))[0]
+    last = head.split()[-1]
+    plural = last.endswith("s") and last[:-1].isalpha() and not SINGULAR_S.search(last)
+    return many if plural or last.lower() in {"data", "criteria"} else one
+
+
+# a heading naming what its items are instances of: "Which ML compilers do you know?"
+CATEGORY = re.compile(
+    r"(components|techniques|methods|algorithms|models|compilers|metrics|types|kinds|layers|parts|ways|"
+    r"strategies|architectures|tools|libraries|frameworks|optimizers|losses)",
+    re.I,
+)
+
+
+def _list_question(concept: Concept) -> str:
+    """The items under a heading asked together: how to deal with the problem they remedy, what each decade
+    brought, which of them the candidate knows, or (for items the heading does not name) three of them."""
+    items = concept.prompt.split("; ")
+    name = re.sub(r"\s*\([^)]*\)|\s*#\w+", "", concept.term).strip()
+    usable = not (GENERIC.match(name) or COLLECTION.search(name) or QUESTION_WORD.match(name) or "consists" in name)
+    subject = _plain(readable(name)) if usable else context(concept)
+    if REMEDY.search(concept.term):
+        target = subject if usable else context(concept) or "it"
+        return f"How do you deal with {target}? Name three ways and how each one helps."
+    if all(re.match(r"\d{4}s?\b|future\b", i, re.I) for i in items):
+        return f"Walk me through the {subject}: what did each decade bring?"
+    if usable and CATEGORY.fullmatch(subject.split()[0]):
+        return f"What are the {subject}, and what does each one do?"
+    if usable and CATEGORY.fullmatch(subject.split()[-1]):
+        return f"Which {subject} do you know, and what does each one do?"
+    # "Kernel, Filter, Receptive Field" is one item: its commas would run into the list's
+    named = [_plain(readable(i)) for i in sorted(items, key=lambda i: "," in i)[:3]]
+    where = f" in {subject}" if subject else ""
+    return f"Explain {named[0]}, {named[1]} and {named[2]}{where}: what is each, and how do they relate?"
 
 
 @cache

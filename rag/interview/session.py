@@ -460,7 +460,11 @@ class InterviewSession:
             fb = t["feedback"]
             feedback = None
             if fb:
-                points = {k: [KeyPoint(**p) for p in fb[k]] for k in ("covered", "missed", "contradicted") if k in fb}
+                points = {
+                    k: [KeyPoint(**p) for p in fb[k]]
+                    for k in ("covered", "missed", "contradicted", "further")
+                    if k in fb
+                }
                 sources = [Source(**s) for s in fb["sources"]]
                 feedback = Feedback(**{**fb, **points, "sources": sources})
             session.turns.append(Turn(Question(**t["question"]), t["answer"], feedback, t.get("mark")))
@@ -497,6 +501,7 @@ class InterviewSession:
                 for k in fb.contradicted
             ]
             lines += [f"- ✗ {k.text} — *{k.cite}*" for k in fb.missed]
+            lines += [f"- · also in your notes: {k.text} — *{k.cite}*" for k in fb.further]
             lines += [f"> {n}" for n in fb.notices]
             lines += ["", f"**Model answer** (from your notes): {fb.model_answer}", ""]
         if s.per_topic:

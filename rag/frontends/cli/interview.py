@@ -37,6 +37,8 @@ def show_feedback(fb) -> None:
         )
     for k in fb.missed:
         out.print(f"  [red]✗[/] {escape(k.text)} [dim]— {escape(k.cite)}[/]", highlight=False)
+    for k in fb.further:
+        out.print(f"  [dim]· also in your notes: {escape(k.text)} — {escape(k.cite)}[/]", highlight=False)
     out.print(f"[bold]Model answer[/] (from your notes): {escape(fb.model_answer)}", highlight=False)
     for notice in fb.notices:
         out.print(f"[yellow]{escape(notice)}[/]", highlight=False)
