@@ -51,7 +51,7 @@ REMEDY = re.compile(r"\bhow to (deal|see|handle|avoid|fix|prevent|reduce)\b|\bde
 COLLECTION = re.compile(
     r"terminolog|summary|overview|^parts? of|key points|steps|basics?|concepts|introduction|^how\b|workflow|"
     r"hierarchy|interaction|example|frameworks?|techniques|table|chapter|^models?$|^\d|^applications?$|^uses$|"
-    r"^representations$",
+    r"^representations$|categories|\bv(?:s|ersus)\b",
     re.I,
 )
 
@@ -153,7 +153,11 @@ def template_question(concept: Concept) -> str:
     term = _subject(concept)
     company = company_name(concept.heading.split(" > ")[0])
     # "the loss function" is the autoencoder's; "Difference from Other ML Techniques" says whose itself
-    where = f" in {topic}" if topic and len(term.split()) <= 3 else ""
+    # a long term keeps its topic too: "Statistical Power and Constrained Fitting" alone lost its cascading BDTs
+    said = topic and re.sub(r"\W", "", topic.lower()) in re.sub(
+        r"\W", "", term.lower()
+    )  # "Random Forest ... in Random Forest"
+    where = f" in {topic}" if topic and not said and len(term.split()) <= 6 and not DIFFERENCE.match(term) else ""
     match concept.kind:
         case "compare" if (m := DIFFERENCE.match(term)) and topic:
             return f"What sets {topic} apart {m.group(1)} {_plain(term[m.end() :].strip())}?"
@@ -173,7 +177,12 @@ def template_question(concept: Concept) -> str:
             return f"Why {_be(term, 'does', 'do')} {term} matter{where}, and when {it} come into play?"
         case "scenario":
             situation = concept.prompt[0].lower() + concept.prompt[1:]
-            return f"Working with {term}{where}, suppose {situation}. What does that tell you, and what do you do?"
+            # a choice the candidate makes ("you set it to a low value") has consequences; an observation
+            # ("the validation loss rises") is a symptom to read and act on
+            ask = (
+                "What happens, and why?" if CHOICE.match(situation) else "What does that tell you, and what do you do?"
+            )
+            return f"Working with {term}{where}, suppose {situation}. {ask}"
         case "formula":
             # "the formula for The TD-Learning update rule": the rule is the formula
             term = re.sub(r"^the\s+", "", term, flags=re.I)
@@ -205,6 +214,7 @@ def template_question(concept: Concept) -> str:
             return f"Explain {term}{where}."
 
 
+CHOICE = re.compile(r"(you|we)\s+(set|choose|use|increase|decrease|add|remove|pick|make|raise|lower)\b", re.I)
 # a last word ending in s that is no plural: "Loss", "Bias", "Analysis", "Physics", "Focus", "Series"
 SINGULAR_S = re.compile(r"(ss|us|is|as)$|^(series|physics|statistics|mathematics|ethics|economics)$", re.I)
 
