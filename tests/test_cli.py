@@ -261,3 +261,10 @@ def test_status_sees_a_server_it_did_not_start(tmp_path, notes_dir, cli_env):
     assert f"answering at {llm.base_url}" in human.stdout and "not running" not in human.stdout
     assert data["server"] == {"pid": None, "url": llm.base_url, "answering": True}
     assert "not running" in rag("status", "--index", index, env=cli_env).stdout  # nothing at the dead URL
+
+
+def test_the_terminal_shows_formulas_as_unicode_and_no_emphasis_marks():
+    from rag.frontends.cli.console import terminal_text
+
+    shown = terminal_text("**What it Measures**: *the purity* of a node, $x_1^2$; 2 * 3 = 6 in `__init__`")
+    assert shown == "What it Measures: the purity of a node, x₁²; 2 * 3 = 6 in `__init__`"

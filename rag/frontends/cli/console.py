@@ -143,9 +143,19 @@ SUPERSCRIPT = dict(zip("0123456789+-=()nTi", "⁰¹²³⁴⁵⁶⁷⁸⁹⁺⁻�
 SUBSCRIPT = dict(zip("0123456789+-=()aeoxhklmnpstijruv", "₀₁₂₃₄₅₆₇₈₉₊₋₌₍₎ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼᵣᵤᵥ"))
 
 
+# Markdown emphasis the notes use ("*prevent overfitting*", "**What it Measures**:"): a terminal shows the
+# marks, not the emphasis. Only asterisks around words: "a * b" is a product, `__init__` a name
+EMPHASIS = re.compile(r"(\*{1,3})(?=[^\s*])(.+?)(?<=[^\s*])\1")
+
+
 def terminal_text(text: str) -> str:
-    """Text for the terminal: each formula converted to Unicode, everything else as it is."""
-    return MATH.sub(lambda m: unicode_math(next(g for g in m.groups() if g is not None)), text)
+    """Text for the terminal: each formula converted to Unicode, Markdown emphasis marks dropped outside
+    formulas, everything else as it is."""
+    parts, last = [], 0
+    for m in MATH.finditer(text):
+        parts += [EMPHASIS.sub(r"\2", text[last : m.start()]), unicode_math(next(g for g in m.groups() if g))]
+        last = m.end()
+    return "".join([*parts, EMPHASIS.sub(r"\2", text[last:])])
 
 
 def unicode_math(latex: str) -> str:
