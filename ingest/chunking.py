@@ -17,11 +17,12 @@ from ingest.markdown import FENCE
 from ingest.ocr import IMAGE_HEADING
 from ingest.sections import Section, sections
 
-# Bumped whenever the same notes and settings would be cut differently: an index built by another
-# version is re-split and re-embedded on the next ingest.
+# Bumped whenever the same notes and settings would be cut or indexed differently: an index built by
+# another version is re-split and re-embedded on the next ingest.
 # 4: headings keep a lone * or _ ("π^*", "n_estimators"); 5: a title repeated as the first heading is said
-# once, and a section's tiny tail joins the chunk before it
-CHUNKER_VERSION = 5
+# once, and a section's tiny tail joins the chunk before it; 6: the keyword index reads "_Dropout layers_"
+# as dropout layers (ingest/store.py)
+CHUNKER_VERSION = 6
 
 # ~100-token chunks: MiniLM was trained on short texts, and 80-112 tokens scored best on the tuning
 # questions while 128-200 lost answers to long neighbours (README, "Retrieval quality")

@@ -15,6 +15,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -177,7 +178,13 @@ def load_index(index_dir: Path) -> IndexData:
     return IndexData(manifest=manifest, chunks=chunks, dense=dense, bm25=bm25, path=gen)
 
 
+# Markdown's underscore emphasis ("_Dropout layers_ are used…"): bm25s counts "_" as a word character, so
+# "_dropout" and "layers_" were tokens no question matches. Only at a word's edge: "n_estimators" stays
+EDGE_UNDERSCORES = re.compile(r"(?<!\w)_+|_+(?!\w)")
+
+
 def bm25_tokenize(texts: list[str]):
+    texts = [EDGE_UNDERSCORES.sub(" ", t) for t in texts]
     return _bm25s().tokenize(texts, stopwords="en", stemmer=_stemmer(), return_ids=False, show_progress=False)
 
 

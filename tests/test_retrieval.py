@@ -70,3 +70,13 @@ def test_hit_at_2000_chars_on_held_out_questions(shipped):
     assert hybrid.hit_at_2000 >= 0.9, hybrid.misses()
     assert hybrid.hit_at_2000 > dense.hit_at_2000 and hybrid.hit_at_2000 > bm25.hit_at_2000
     assert hybrid.metrics["recall@10"] >= 0.9
+
+
+def test_keyword_search_reads_words_in_underscore_emphasis(shipped):
+    """ml-fundamentals.md writes "_Dropout layers_ are …": the keyword index must read dropout there."""
+    from ingest.store import bm25_tokenize
+
+    assert bm25_tokenize(["_Dropout layers_ and n_estimators"])[0] == ["dropout", "layer", "n_estim"]
+    hits = shipped.retrieve("dropout layers", k=10)
+    emphasised = [h for h in hits if h.source == "ml-fundamentals.md" and "_Dropout layers_" in h.text]
+    assert emphasised and emphasised[0].bm25_rank is not None

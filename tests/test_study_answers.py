@@ -65,11 +65,6 @@ def study(make_assistant, notes_dir):
     return lambda question: a.ask(question, mode="extractive")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the reader reads 'improvements: Wasserstein loss, …' without the 'issue: mode collapse' line above it, "
-    "and ranks the issue first (issue #24: give key: value lines their context)",
-)
 def test_the_fix_is_quoted_not_the_definition_of_the_same_block(study):
     answer = study("How do you fix GAN mode collapse?")
     first = answer.text.splitlines()[0]

@@ -29,6 +29,9 @@ CONTINUES = re.compile(r"^(It|Its|This|These|They|Their|That|Such|Thus|Therefore
 NUMBER = re.compile(r"\d+(?:[.,]\d+)?")
 # a question that asks for a formula gets one: a LaTeX line is far from any question in embedding space
 ASKS_FORMULA = re.compile(r"\b(formula|equation|computed?|calculated?)\b", re.IGNORECASE)
+# a field of a record: a key of up to three words, a colon, its value ("issue: mode collapse")
+FIELD = re.compile(r"^[A-Za-z][\w-]*(?:\s[\w-]+){0,2}:\s+\S")
+FIELD_WORDS = 12
 LEAD_IN = re.compile(r"^(let'?s|let us)\s+(consider|look|take|see|walk|go|dive|start)\b", re.IGNORECASE)
 VERB = re.compile(
     r"\b(is|are|was|were|be|been|can|could|will|would|should|may|might|must|has|have|had|do|does|did"
@@ -155,6 +158,7 @@ def units_of(text: str) -> list[tuple[str, str]]:
         else:
             paragraph.append(line.strip())
     flush()
+    units = fields_joined(units)
     # a question the notes ask themselves ("How can batch norm be demonstrated?") or a lead-in
     # ("Here's what the formula looks like:", "Let's consider a simplified example…") answers nothing;
     # a formula line keeps its place
@@ -164,6 +168,21 @@ def units_of(text: str) -> list[tuple[str, str]]:
         if FORMULA.search(u)
         or (len(re.findall(r"\w+", u)) >= 3 and not u.rstrip("*_ ").endswith(("?", ":")) and not LEAD_IN.match(u))
     ]
+
+
+def fields_joined(units: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Short "key: value" lines in a row are one record ("issue: mode collapse" / "improvements: Wasserstein
+    loss, …"), and one unit: apart, "How do you fix mode collapse?" found the issue line and not its fix."""
+    out: list[tuple[str, str]] = []
+    joinable = False  # the unit before is a short field the next one joins
+    for text, kind in units:
+        field = kind == "sentence" and FIELD.match(text) is not None and len(text.split()) <= FIELD_WORDS
+        if field and joinable:
+            out[-1] = (f"{out[-1][0]}; {text}", kind)
+        else:
+            out.append((text, kind))
+        joinable = field
+    return out
 
 
 def unwrapped(lines: list[str]) -> list[str]:
