@@ -46,7 +46,7 @@ def test_three_sessions_give_mastery_a_study_list_and_a_plot(own_index, tmp_path
     a.ask(UNANSWERABLE)
     a.ask("What does dropout do?")
     p = a.progress()
-    assert len(p.sessions) == 3 and all(s["answered"] >= 2 for s in p.sessions)
+    assert len(p.sessions) == 3 and all(s["answered"] == 2 for s in p.sessions)  # follow-ups not counted
     assert [s["time"] for s in p.sessions] == sorted(s["time"] for s in p.sessions)
     # each session's first answer was off topic: scored low, so its topic is weak and its points missed
     assert all(s["scores"][0] < 3 for s in p.sessions)
@@ -76,6 +76,25 @@ def test_three_sessions_give_mastery_a_study_list_and_a_plot(own_index, tmp_path
     assert png.startswith(PNG) and len(png) > 10_000 and "scores over time" in result.stderr
     text = rag("progress", "--index", str(own_index), "--notes", str(NOTES), env=cli_env)
     assert "3 sessions" in text.stdout and "Never drilled" in text.stdout and UNANSWERABLE in text.stdout
+
+
+def test_a_follow_up_counts_in_no_mean_and_a_point_answered_since_is_no_longer_missed():
+    from rag.interview.progress import missed_points, session_line
+
+    def turn(score, covered=(), missed=(), follow_up=None):
+        points = {
+            how: [{"text": t, "cite": "n.md > h"} for t in said]
+            for how, said in (("covered", covered), ("missed", missed))
+        }
+        return {"question": {"follow_up": follow_up, "topic": "n > h"}, "feedback": {"score": score, **points}}
+
+    session = {
+        "id": "s1",
+        "time": datetime.now(),
+        "turns": [turn(4.0, missed=["A", "B"]), turn(10.0, ["A"], follow_up="A")],
+    }
+    assert session_line(session)["answered"] == 1 and session_line(session)["mean_score"] == 4.0
+    assert [m["point"] for m in missed_points([session])] == ["B"]
 
 
 def test_cards_fall_due_2_to_the_box_minus_1_days_after_their_last_answer(own_index):

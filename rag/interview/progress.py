@@ -87,8 +87,14 @@ def graded_turns(session: dict) -> list[dict]:
     return [t for t in session.get("turns", []) if t.get("feedback")]
 
 
+def asked_turns(session: dict) -> list[dict]:
+    """The graded answers to the session's own questions: a follow-up grades one point, not the topic, and
+    counts towards neither the session's mean nor its topics (as the session's summary counts)."""
+    return [t for t in graded_turns(session) if not t["question"].get("follow_up")]
+
+
 def session_line(session: dict) -> dict:
-    scores = [t["feedback"]["score"] for t in graded_turns(session)]
+    scores = [t["feedback"]["score"] for t in asked_turns(session)]
     return {
         "id": session["id"],
         "time": session["time"].isoformat(timespec="seconds"),
@@ -99,16 +105,20 @@ def session_line(session: dict) -> dict:
 
 
 def missed_points(sessions: list[dict]) -> list[dict]:
-    """Points the recent sessions' answers contradicted (first) or missed, each once."""
+    """Points the recent sessions' answers contradicted (first) or missed, each once, the latest first; a
+    point answered right since (its follow-up, or its concept asked again) is no longer listed."""
     points: dict[str, dict] = {}
-    for how in ("contradicted", "missed"):
-        for session in reversed(sessions[-RECENT_SESSIONS:]):
-            for turn in graded_turns(session):
-                for p in turn["feedback"].get(how, []):
-                    points.setdefault(
-                        p["text"], {"point": p["text"], "cite": p["cite"], "how": how, "session": session["id"]}
-                    )
-    return list(points.values())[:LISTED]
+    for session in sessions[-RECENT_SESSIONS:]:
+        for turn in graded_turns(session):
+            feedback = turn["feedback"]
+            for p in feedback.get("covered", []):
+                points.pop(p["text"], None)
+            for how in ("contradicted", "missed"):
+                for p in feedback.get(how, []):
+                    points.pop(p["text"], None)  # listed where it was last missed
+                    points[p["text"]] = {"point": p["text"], "cite": p["cite"], "how": how, "session": session["id"]}
+    latest = list(reversed(points.values()))
+    return sorted(latest, key=lambda m: m["how"] != "contradicted")[:LISTED]
 
 
 def _mean(values: list[float]) -> float | None:
@@ -118,9 +128,8 @@ def _mean(values: list[float]) -> float | None:
 def topic_table(sessions: list[dict], cards: dict[str, dict], today: date, pass_score: float) -> list[TopicProgress]:
     scores: dict[str, list[float]] = {}
     for session in sessions:
-        for t in graded_turns(session):
-            if not t["question"].get("follow_up"):  # a follow-up grades one point, not the topic
-                scores.setdefault(topic_group(t["question"]["topic"]), []).append(t["feedback"]["score"])
+        for t in asked_turns(session):
+            scores.setdefault(topic_group(t["question"]["topic"]), []).append(t["feedback"]["score"])
     boxes: dict[str, list[dict]] = {}
     for card in cards.values():
         boxes.setdefault(topic_group(card.get("topic", "")), []).append(card)
