@@ -103,3 +103,6 @@ def test_steps_and_parts_are_not_asked_alone_and_a_list_is_asked_whole(shipped):
     kernels = [template_question(c) for c in pool.values() if c.term == "KERNELS"]
     assert kernels == ["What are kernels in convolutional neural network?"]
     assert not any(template_question(c).startswith("What problem does") for c in pool.values())
+    # a section opening with "Limitations of (simple) RNNs:" under Transformers asks for those limitations
+    asked = {template_question(c) for c in all_concepts if "TRANSFORMERS AND THE ATTENTION" in c.heading}
+    assert "What are the limitations of (simple) RNNs?" in asked

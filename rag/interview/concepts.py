@@ -253,6 +253,15 @@ def _kind(region: _Region, text: str) -> tuple[str, str]:
         return "calculation", asked
     if COMPARE.search(name):
         return "compare", ""
+    # a section that opens with "Limitations of (simple) RNNs: …" under "Transformers" answers what those
+    # limitations are, not why transformers matter
+    if (
+        (label := re.match(r"\s*([^:\n.]{3,60}):", text))
+        and PROS_CONS.search(label.group(1))
+        and not PROS_CONS.search(name)
+    ):
+        said = label.group(1).strip().strip("*_")
+        return "why", f"What are the {said[0].lower()}{said[1:]}?"
     if PROS_CONS.search(name) or PROS_CONS.search(text[:200]):
         return "why", ""
     if "$$" in text and region.named_by in ("heading", "chunk"):

@@ -225,7 +225,8 @@ def _be(term: str, one: str, many: str) -> str:
     head = re.split(r"\s(?:on|of|for|in|with|from|to)\s", re.sub(r"\s*\([^)]*\)", "", term))[0]
     last = head.split()[-1]
     plural = last.endswith("s") and last[:-1].isalpha() and not SINGULAR_S.search(last)
-    return many if plural or last.lower() in {"data", "criteria"} else one
+    both = " and " in head  # "Transformers and the Attention Mechanism" are two things
+    return many if plural or both or last.lower() in {"data", "criteria"} else one
 
 
 # a heading naming what its items are instances of: "Which ML compilers do you know?"

@@ -113,7 +113,8 @@ def gap_word(term: str, point: str, idf: dict[str, float]) -> str:
     """The word a follow-up leaves out of its point: the rarest (a term of the topic, not a filler word)
     that the question's own term does not name; "" when there is none."""
     named = {w for w in bm25_tokenize([term])[0]}
-    words = [w for w in re.findall(r"[A-Za-z][\w-]{3,}", point) if not set(bm25_tokenize([w])[0]) & named]
+    prose = re.sub(r"\$[^$]*\$", " ", point)  # LaTeX's \dots or \frac is no word of the point
+    words = [w for w in re.findall(r"[A-Za-z][\w-]{3,}", prose) if not set(bm25_tokenize([w])[0]) & named]
     return max(words, key=lambda w: max((idf.get(t, 0.0) for t in bm25_tokenize([w])[0]), default=0.0), default="")
 
 
@@ -497,7 +498,7 @@ class InterviewSession:
             ]
             lines += [f"- ✓ {k.text} — *{k.cite}*" for k in fb.covered]
             lines += [
-                f"- ✗✗ contradicted: {f'you said “{k.said}”; ' if k.said else ''}your notes say {k.text} — *{k.cite}*"
+                f"- ✗ contradicted: {f'you said “{k.said}”; ' if k.said else ''}your notes say {k.text} — *{k.cite}*"
                 for k in fb.contradicted
             ]
             lines += [f"- ✗ {k.text} — *{k.cite}*" for k in fb.missed]
