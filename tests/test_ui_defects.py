@@ -350,6 +350,33 @@ def test_headings_in_search_results_show_formulas_and_no_latex(page, artifacts):
     page.screenshot(path=str(artifacts / "ui-headings.png"), full_page=True)
 
 
+# the first result's heading and the box searched, both on the screen as it is now (nothing scrolled for them)
+RESULTS_SHOWN = """() => ['#lib-search textarea', '#lib-results .hit-card .where'].every(selector => {
+    const e = document.querySelector(selector);
+    const r = e && e.getBoundingClientRect();
+    return r && r.top >= 0 && r.bottom <= window.innerHeight;
+})"""
+
+
+def test_a_library_search_brings_its_results_into_view(browser, app_url, artifacts):
+    """The trial's defect: at 900 px the results appeared below the fold and Search seemed to do nothing."""
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.goto(app_url)
+    page.get_by_role("tab", name="Library").click()
+    box = page.locator("#lib-search textarea")
+    box.fill("dropout")
+    # where the results start once the library's file table is in: below the fold
+    page.wait_for_function("() => document.querySelector('#lib-results').getBoundingClientRect().top > innerHeight")
+    # Enter, then the button on the same query after scrolling back up: each search shows its results
+    for search in (lambda: box.press("Enter"), lambda: page.click("#lib-search-button")):
+        page.evaluate("() => window.scrollTo(0, 0)")
+        search()
+        page.locator("#lib-results .hit-card").first.wait_for()
+        page.wait_for_function(RESULTS_SHOWN, timeout=10_000)
+    page.screenshot(path=str(artifacts / "ui-library-search-in-view.png"))
+    page.close()
+
+
 def test_one_progress_bar_during_a_rebuild(page, artifacts):
     page.get_by_role("tab", name="Library").click()
     page.get_by_label("rebuild from scratch").check()

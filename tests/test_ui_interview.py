@@ -9,7 +9,8 @@ import pytest
 from helpers import NOTES, free_port
 
 from rag import UNSURE, Assistant
-from ui.app import launch
+from ui.app import App, launch
+from ui.note_html import inline_html
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -68,6 +69,11 @@ def on_screen(page, selector: str) -> bool:
     )
 
 
+def as_shown(page, html: str) -> str:
+    """The text the browser shows for `html`: a formula drawn as MathML reads otherwise than its LaTeX."""
+    return page.evaluate("html => Object.assign(document.createElement('div'), {innerHTML: html}).textContent", html)
+
+
 def test_a_whole_session_with_the_summary_on_top_feedback_under_its_own_question_and_the_transcript(
     page, assistant, ui_root, artifacts
 ):
@@ -76,9 +82,8 @@ def test_a_whole_session_with_the_summary_on_top_feedback_under_its_own_question
     page.wait_for_selector("#iv-question h3", timeout=60_000)
     asked, marked = [], 0
     for answered in range(1, 15):
-        label, _, text = page.inner_text("#iv-question h3").partition(". ")
         session, q = waiting_question(assistant, ui_root)
-        assert (label, text) == (q.label, q.text)
+        assert page.locator("#iv-question h3").text_content() == as_shown(page, f"{q.label}. {inline_html(q.text)}")
         # the note's own point for a follow-up; for a question, its first point only: right but partial
         answer = q.follow_up or session.concept_of(q).key_points[0]
         page.fill("#iv-answer textarea", answer)
@@ -87,7 +92,7 @@ def test_a_whole_session_with_the_summary_on_top_feedback_under_its_own_question
             f"() => document.querySelectorAll('#iv-feedback .card.feedback').length === {answered}", timeout=60_000
         )
         newest = page.locator("#iv-feedback .card.feedback").first
-        assert newest.locator(".fb-question").inner_text() == f"{q.label}: {q.text}"
+        assert newest.locator(".fb-question").text_content() == as_shown(page, f"{q.label}: {inline_html(q.text)}")
         assert answer in newest.locator(".fb-answer").inner_text()
         line = newest.locator(".score-line").inner_text()
         score = float(re.search(r"Score ([\d.]+)/10", line).group(1))
@@ -107,8 +112,9 @@ def test_a_whole_session_with_the_summary_on_top_feedback_under_its_own_question
         "#iv-progress"
     )
     no_error_badge(page)
-    titles = page.locator("#iv-feedback .fb-question").all_inner_texts()
-    assert titles == [f"{q.label}: {q.text}" for q in reversed(asked)]  # the latest first, each with its question
+    titles = page.locator("#iv-feedback .fb-question").all_text_contents()
+    # the latest first, each with its question
+    assert titles == [as_shown(page, f"{q.label}: {inline_html(q.text)}") for q in reversed(asked)]
     page.wait_for_selector("#iv-download", state="visible", timeout=30_000)
     # the end is shown where the question was, seen without scrolling: the summary, then the transcript,
     # above the answer box and the pages of feedback (under them it was off the screen)
@@ -147,3 +153,57 @@ def test_check_my_answer_in_the_chat(page, artifacts):
     )
     no_error_badge(page)
     page.screenshot(path=str(artifacts / "ui-check-my-answer.png"), full_page=True)
+
+
+# ---- the s8 user trial -------------------------------------------------------------------------------
+def follow_up_on_mdp(page) -> None:
+    """A one-question session on Markov decision processes, answered with the last of the section's three
+    points: the follow-up asks for the first, whose sets are formulas ($\\{S_0, S_1, \\dots, S_7\\}$)."""
+    page.get_by_role("tab", name="Interview").click()
+    page.fill("#iv-topic textarea", "Markov decision process")
+    page.locator("#iv-n input[type=number]").fill("1")
+    page.locator("#iv-n input[type=number]").press("Enter")
+    page.click("#iv-start")
+    page.wait_for_selector("#iv-question h3", timeout=60_000)
+    assert "markov decision process" in page.inner_text("#iv-question h3").lower()
+    page.fill("#iv-answer textarea", "MDPs are used to describe and study a large variety of problems.")
+    page.click("#iv-submit")
+    page.wait_for_selector("#iv-progress:has-text('A follow-up to question 1 of 1')", timeout=60_000)
+
+
+def test_the_end_of_a_session_counts_its_questions_as_the_summary_does_and_its_follow_ups_apart(page):
+    follow_up_on_mdp(page)
+    page.fill("#iv-answer textarea", "I don't know.")
+    page.click("#iv-submit")
+    page.wait_for_selector("#iv-summary h3", timeout=60_000)
+    # two answers, one question: the follow-up shares its number and counts in neither mean nor length
+    assert page.locator("#iv-feedback .card.feedback").count() == 2
+    assert "over 1 answers" in page.inner_text("#iv-summary")
+    assert page.inner_text("#iv-progress").startswith("Done: 1 of 1 answered, and 1 follow-up.")
+
+
+def test_the_notes_formulas_are_drawn_in_a_follow_up_its_feedback_and_the_progress_tab(page, artifacts):
+    follow_up_on_mdp(page)
+    drawn = lambda element: element.locator("math").count() == 2 and "$" not in element.inner_text()
+    question = page.locator("#iv-question h3")
+    assert question.inner_text().startswith("Q1 follow-up. Follow-up on") and drawn(question)
+    page.locator("#iv-question").screenshot(path=str(artifacts / "ui-follow-up-formulas.png"))
+    page.fill("#iv-answer textarea", "I don't know $S_0$.")
+    page.click("#iv-submit")
+    page.wait_for_selector("#iv-summary h3", timeout=60_000)
+    heading = page.locator("#iv-feedback .fb-question").first
+    assert heading.inner_text().startswith("Q1 follow-up: Follow-up on") and drawn(heading)
+    typed = page.locator("#iv-feedback .fb-answer").first  # the candidate's words stay as typed
+    assert "I don't know $S_0$." in typed.inner_text() and typed.locator("math").count() == 0
+
+    page.get_by_role("tab", name="Progress").click()
+    missed = page.locator("#progress-study h4:has-text('Missed or contradicted') + ul li", has_text="Composed of 4")
+    missed.first.wait_for(timeout=60_000)
+    assert drawn(missed.first)
+    page.locator("#progress-study").screenshot(path=str(artifacts / "ui-progress-missed-formulas.png"))
+
+
+def test_a_question_the_user_typed_heads_its_check_as_text(assistant):
+    asked = [{"role": "user", "content": "Is <b>dropout</b> a $p$ thing?"}]
+    card = App(assistant).check_answer(asked, "It drops units.")
+    assert '"where fb-question">Your answer to: Is &lt;b&gt;dropout&lt;/b&gt; a $p$ thing?</div>' in card

@@ -25,7 +25,7 @@ from rag import (
     how_made,
     plain_messages,
 )
-from ui.interview_view import feedback_history, to_mark, transcript_file
+from ui.interview_view import ended, feedback_history, question_html, to_mark, transcript_file
 from ui.progress_view import history_panel, progress_tab
 from ui.related_view import related_card
 from ui.render import CSS, LATEX_DELIMITERS, chat_text, feedback_card, hit_cards, note_view, source_cards
@@ -58,6 +58,9 @@ const show = () => element.querySelector('.here')?.scrollIntoView({block: 'cente
 show();
 watch('value', show);
 """
+# the library's results start below the fold (at 900 px they did): after a search the page scrolls the
+# search row to the top, the results under it, or a search seemed to do nothing
+SHOW_RESULTS_JS = "() => document.querySelector('#lib-search-row').scrollIntoView({block: 'start'})"
 # Ctrl+Enter (Cmd+Enter) submits an interview answer: Enter is a new line in a long answer
 SUBMIT_KEYS_JS = """() => {
     document.addEventListener('keydown', (event) => {
@@ -253,7 +256,7 @@ class App:
         except (InterviewError, BadRequest) as e:
             return (
                 None,
-                f"**{escape(str(e))}**",
+                f"<p><b>{escape(str(e))}</b></p>",
                 "",
                 "",
                 "",
@@ -272,16 +275,12 @@ class App:
         )
 
     def _ask(self, session) -> tuple[str, str]:
+        """(the question as HTML, the progress line)."""
         q = session.next_question()
         if q is None:
-            return (
-                "",
-                f"Done: {len(session.turns)} of {len(session.plan)} answered. The session has ended; *Start "
-                "session* begins a new one.",
-            )
+            return "", ended(session)
         return (
-            f"### {q.label}. {escape(q.text)}\n\n*{escape(q.kind)}, {escape(q.difficulty)} · "
-            f"{escape(q.source)} › {escape(q.topic)}*",
+            question_html(q),
             f"{'A follow-up to question' if q.follow_up else 'Question'} {q.number} of {len(session.plan)}",
         )
 
@@ -350,7 +349,7 @@ class App:
             fb = self.base.grade(asked[-1], answer or "")
         except RagError as e:
             return f"<p>{escape(str(e))}</p>"
-        return feedback_card(fb, f"Your answer to: {asked[-1]}", answer)
+        return feedback_card(fb, f"Your answer to: {escape(asked[-1])}", answer)  # typed by the user: text
 
     def export_anki(self, topic: str):
         """The concepts of the topic (or all) as an .apkg to download; importing it again updates the cards."""
@@ -611,7 +610,7 @@ class App:
             # was a long page below the user's eyes (the question's place is empty once the session is done)
             summary = gr.Markdown(elem_id="iv-summary")
             transcript = gr.DownloadButton("Download transcript", visible=False, elem_id="iv-download")
-            question_md = gr.Markdown(elem_id="iv-question")
+            question_md = gr.HTML(elem_id="iv-question")
             answer = gr.Textbox(label="your answer (Ctrl+Enter submits it)", lines=4, elem_id="iv-answer")
             submit = gr.Button("Submit answer", interactive=False, elem_id="iv-submit")
             with gr.Row(visible=False, elem_id="iv-marks") as marks:
@@ -658,7 +657,7 @@ class App:
                 elem_id="lib-upload",
             )
             files = gr.Dataframe(headers=["file", "chunks"], label="per-file chunks", interactive=False)
-            with gr.Row(equal_height=True):  # the button as tall as the box it searches
+            with gr.Row(equal_height=True, elem_id="lib-search-row"):  # the button as tall as the box it searches
                 search_box = gr.Textbox(label="search the index (raw retrieval, no LLM)", scale=5, elem_id="lib-search")
                 search_button = gr.Button("Search", scale=1, elem_id="lib-search-button")
                 search_k = gr.Slider(1, 20, value=s.top_k, step=1, label="k", scale=1)
@@ -673,7 +672,8 @@ class App:
                 preprocess=False,
                 show_progress_on=ingest_md,
             )
-            gr.on([search_box.submit, search_button.click], self.search, [search_box, search_k], results)
+            searched = gr.on([search_box.submit, search_button.click], self.search, [search_box, search_k], results)
+            searched.then(None, js=SHOW_RESULTS_JS)
             # read when the page loads and when the tab opens: an ingest from the CLI or another tab
             # since the app started (or since the page loaded) must show
             demo.load(self.library, None, [library_md, files])

@@ -8,12 +8,16 @@ from typing import TYPE_CHECKING
 import gradio as gr
 
 from rag import RagError, plot_progress
+from ui.note_html import inline_html
 
 if TYPE_CHECKING:
     from rag import Assistant, Progress
 
 HISTORY_HEADERS = ["when", "question", "answered", "answer", "cited"]
 TOPIC_HEADERS = ["topic", "mastery", "mean score", "answers", "cards", "due today", "weak"]
+# the study lists made of the notes' words (terms, headings, points), whose formulas are drawn as the
+# feedback cards draw them; any other list (the questions the user typed) stays escaped text
+FROM_NOTES = {"Cards due today", "Weak topics", "Never drilled", "Missed or contradicted in recent sessions"}
 
 
 def history_rows(assistant: Assistant, search: str) -> list[list]:
@@ -49,7 +53,8 @@ def study_html(p: Progress) -> str:
         "<h3>Study next</h3>",
     ]
     for title, items in p.study_next().items():
-        body = "".join(f"<li>{escape(item)}</li>" for item in items) or "<li><em>nothing</em></li>"
+        shown = inline_html if title in FROM_NOTES else escape
+        body = "".join(f"<li>{shown(item)}</li>" for item in items) or "<li><em>nothing</em></li>"
         parts.append(f"<h4>{escape(title)}</h4><ul>{body}</ul>")
     return "".join(parts)
 

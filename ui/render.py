@@ -171,11 +171,11 @@ VERDICTS = {"dont_know": "don't know", "off_topic": "off topic", "empty": "no an
 
 
 def feedback_card(fb, title: str = "", answer: str | None = None, mark: str | None = None) -> str:
-    """A graded answer: `title` says what it answers ("Q2: What is dropout?"), so a card read under the
-    next question is never taken for that one's."""
+    """A graded answer: `title` (HTML, its text escaped by the caller) says what it answers ("Q2: What is
+    dropout?"), so a card read under the next question is never taken for that one's."""
     verdict = "" if fb.verdict == "graded" else f" ({escape(VERDICTS.get(fb.verdict, fb.verdict))})"
     marked = f" · you marked it {escape(mark.capitalize())}" if mark else ""
-    head = f'<div class="where fb-question">{escape(title)}</div>' if title else ""
+    head = f'<div class="where fb-question">{title}</div>' if title else ""
     said = (
         f'<div class="fb-answer"><b>Your answer:</b> {escape(answer.strip() or "(empty)")}</div>'
         if answer is not None
