@@ -83,7 +83,7 @@ POINTS_AT = re.compile(r"\b(the (network|image|figure|picture|table|example|grap
 # what a lecture's agenda says it will do ("Discuss the importance of responsible AI")
 AGENDA_VERB = re.compile(
     r"^(discuss|address|explore|introduce|cover|present|highlight|examine|outline|share|suggest|encourage|provide|"
-    r"describe|review|emphasi[sz]e|offer|showcase|demonstrate|identify)\b",
+    r"describe|review|emphasi[sz]e|offer|showcase|demonstrate|identify|list|detail)\b",
     re.I,
 )
 # a sentence saying what a thing is for: such a concept is asked as why/when
@@ -409,6 +409,9 @@ def _lists(concepts: list[Concept]) -> list[Concept]:
             )
         )
         folded.update(c.key for c in items if len(c.key_points) <= 1)
+        # the heading's own introduction is asked through its list: "How do you deal with local minima?"
+        # asked of the intro alone had nothing to grade against
+        folded.update(c.key for c in concepts if (c.source, c.heading) == (source, parent) and c.kind != "list")
     return [c for c in concepts if c.key not in folded] + lists
 
 
@@ -467,7 +470,8 @@ def substantive(concept: Concept) -> bool:
     ]
     if prose and sum(bool(AGENDA_VERB.match(p)) for p in prose) * 2 >= len(prose):
         return False
-    return any(len(p.split()) >= 7 for p in prose)
+    # a sentence, not a data row ("Lepton pT (in GeV): 14 (bkg), 16 (bkg), 20 (sig)")
+    return any(len(p.split()) >= 7 and len({w.lower() for w in re.findall(r"[A-Za-z]{3,}", p)}) >= 4 for p in prose)
 
 
 def company_notes(chunks: list[Chunk], patterns: list[str]) -> list[Chunk]:

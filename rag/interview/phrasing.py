@@ -152,12 +152,7 @@ def template_question(concept: Concept) -> str:
     topic = context(concept)
     term = _subject(concept)
     company = company_name(concept.heading.split(" > ")[0])
-    # "the loss function" is the autoencoder's; "Difference from Other ML Techniques" says whose itself
-    # a long term keeps its topic too: "Statistical Power and Constrained Fitting" alone lost its cascading BDTs
-    said = topic and re.sub(r"\W", "", topic.lower()) in re.sub(
-        r"\W", "", term.lower()
-    )  # "Random Forest ... in Random Forest"
-    where = f" in {topic}" if topic and not said and len(term.split()) <= 6 and not DIFFERENCE.match(term) else ""
+    where = _where(topic, term)
     match concept.kind:
         case "compare" if (m := DIFFERENCE.match(term)) and topic:
             return f"What sets {topic} apart {m.group(1)} {_plain(term[m.end() :].strip())}?"
@@ -176,25 +171,15 @@ def template_question(concept: Concept) -> str:
             it = _be(term, "does it", "do they")
             return f"Why {_be(term, 'does', 'do')} {term} matter{where}, and when {it} come into play?"
         case "scenario":
-            situation = concept.prompt[0].lower() + concept.prompt[1:]
-            # a choice the candidate makes ("you set it to a low value") has consequences; an observation
-            # ("the validation loss rises") is a symptom to read and act on
-            ask = (
-                "What happens, and why?" if CHOICE.match(situation) else "What does that tell you, and what do you do?"
-            )
-            return f"Working with {term}{where}, suppose {situation}. {ask}"
+            return _scenario_question(term, where, concept.prompt[0].lower() + concept.prompt[1:])
         case "formula":
             # "the formula for The TD-Learning update rule": the rule is the formula
             term = re.sub(r"^the\s+", "", term, flags=re.I)
             return f"Write down the formula for {term}{where} and explain each of its terms."
         case "calculation" if concept.prompt:
             return f"{concept.prompt} (your notes work this through under {term})"
-        case "calculation" if STEP.match(term):
-            # "Calculate the Gini Index for Each Split", "Splitting on a Feature": the heading says what to do
-            how = "" if term.split()[0].lower().endswith("ing") else "how to "
-            return f"Walk me through {how}{_plain(term[0].lower() + term[1:])}{where}: what do you compute, and how?"
         case "calculation":
-            return f"Walk me through a worked example of {_plain(term)}{where}: what do you compute, and how?"
+            return _calculation_question(term, where)
         case "list":
             return _list_question(concept)
         case "pitch":
@@ -212,6 +197,30 @@ def template_question(concept: Concept) -> str:
             return f"What {_be(term, 'is', 'are')} {term}{where}?"
         case _:
             return f"Explain {term}{where}."
+
+
+def _where(topic: str, term: str) -> str:
+    """ " in Autoencoders": "the loss function" is the autoencoder's, and a long term keeps its topic too
+    ("Statistical Power and Constrained Fitting" alone lost its cascading BDTs); none where the term names
+    it already ("Random Forest reduction of Overfitting") or says whose it is ("Difference from BDTs")."""
+    named = re.sub(r"\W", "", topic.lower()) in re.sub(r"\W", "", term.lower())
+    return f" in {topic}" if topic and not named and len(term.split()) <= 6 and not DIFFERENCE.match(term) else ""
+
+
+def _scenario_question(term: str, where: str, situation: str) -> str:
+    """A choice the candidate makes ("you set it to a low value") has consequences; an observation ("the
+    validation loss rises") is a symptom to read and act on."""
+    ask = "What happens, and why?" if CHOICE.match(situation) else "What does that tell you, and what do you do?"
+    return f"Working with {term}{where}, suppose {situation}. {ask}"
+
+
+def _calculation_question(term: str, where: str) -> str:
+    """ "Calculate the Gini Index for Each Split", "Splitting on a Feature": a heading that says what to do is
+    asked as it says; another as its worked example."""
+    if STEP.match(term):
+        how = "" if term.split()[0].lower().endswith("ing") else "how to "
+        return f"Walk me through {how}{_plain(term[0].lower() + term[1:])}{where}: what do you compute, and how?"
+    return f"Walk me through a worked example of {_plain(term)}{where}: what do you compute, and how?"
 
 
 CHOICE = re.compile(r"(you|we)\s+(set|choose|use|increase|decrease|add|remove|pick|make|raise|lower)\b", re.I)
@@ -309,6 +318,8 @@ def valid_question(text: str, concept: Concept) -> bool:
 
 
 def llm_question(client, concept: Concept) -> str | None:
+    if concept.kind == "list":
+        return None  # its heading is often no name ("It consists of 4 main parts"): the template names the entries
     excerpt = "\n".join(f"- {p}" for p in concept.key_points[:4])
     topic = context(concept)
     prompt = PHRASE_PROMPT.format(
