@@ -171,7 +171,7 @@ def template_question(concept: Concept) -> str:
             it = _be(term, "does it", "do they")
             return f"Why {_be(term, 'does', 'do')} {term} matter{where}, and when {it} come into play?"
         case "scenario":
-            return _scenario_question(term, where, concept.prompt[0].lower() + concept.prompt[1:])
+            return _scenario_question(concept, term, where)
         case "formula":
             # "the formula for The TD-Learning update rule": the rule is the formula
             term = re.sub(r"^the\s+", "", term, flags=re.I)
@@ -207,10 +207,19 @@ def _where(topic: str, term: str) -> str:
     return f" in {topic}" if topic and not named and len(term.split()) <= 6 and not DIFFERENCE.match(term) else ""
 
 
-def _scenario_question(term: str, where: str, situation: str) -> str:
+def _scenario_question(concept: Concept, term: str, where: str) -> str:
     """A choice the candidate makes ("you set it to a low value") has consequences; an observation ("the
-    validation loss rises") is a symptom to read and act on."""
-    ask = "What happens, and why?" if CHOICE.match(situation) else "What does that tell you, and what do you do?"
+    validation loss rises") is a symptom to read, and to act on where the notes say what to do (most of
+    them only diagnose it: "what do you do" was then not answerable from them)."""
+    situation = concept.prompt[0].lower() + concept.prompt[1:]
+    acts = any(ACTION.search(p) for p in concept.key_points)
+    ask = (
+        "What happens, and why?"
+        if CHOICE.match(situation)
+        else "What does that tell you, and what do you do?"
+        if acts
+        else "What does that tell you?"
+    )
     return f"Working with {term}{where}, suppose {situation}. {ask}"
 
 
@@ -223,6 +232,12 @@ def _calculation_question(term: str, where: str) -> str:
     return f"Walk me through a worked example of {_plain(term)}{where}: what do you compute, and how?"
 
 
+# what a note says to do about a situation ("training stops", "use more data", "consider regularization")
+ACTION = re.compile(
+    r"\b(stops?|us(?:e|ing)|try|apply|add|collect\w*|gather|augment\w*|reduce|increase|decrease|regulari[sz]\w*|consider|should|"
+    r"retrain|re-train|fix|prevent|avoid|version\w*|tune|lower|raise|simplify|explore|exploit)\b",
+    re.I,
+)
 CHOICE = re.compile(r"(you|we)\s+(set|choose|use|increase|decrease|add|remove|pick|make|raise|lower)\b", re.I)
 # a last word ending in s that is no plural: "Loss", "Bias", "Analysis", "Physics", "Focus", "Series"
 SINGULAR_S = re.compile(r"(ss|us|is|as)$|^(series|physics|statistics|mathematics|ethics|economics)$", re.I)
