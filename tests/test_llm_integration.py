@@ -92,7 +92,7 @@ def test_interview_questions_phrased_by_the_served_model(live, tmp_path):
     from rag.interview.phrasing import valid_question
 
     coach = Assistant(notes_dir="notes", index_dir=live.index_dir, settings=live.settings, interview_dir=tmp_path)
-    # ten questions: SmolLM2 manages about one in eight or ten (its ramble is rejected); six drew none
+    # ten questions: SmolLM2 managed one of these ten (its rambles are rejected); the first six drew none
     session = coach.interview(n=10, seed=0, phrasing="llm")
     questions = []
     while (q := session.next_question()) is not None:
