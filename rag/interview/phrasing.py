@@ -107,6 +107,8 @@ def context(concept: Concept) -> str:
         question = name.endswith("?") or QUESTION_WORD.match(name)
         if term in level.lower() or not name or question or GENERIC.match(name) or COLLECTION.search(name):
             continue
+        # "Caveats and Considerations for BDTs and Gradient Boosting" is about BDTs and gradient boosting
+        name = re.sub(r"^.*\bfor\s+", "", name) if len(name.split()) > 4 else name
         same = re.sub(r"\W", "", name.lower()) in re.sub(r"\W", "", term)
         return readable(name) if len(name.split()) <= 4 and not same else ""
     return ""
