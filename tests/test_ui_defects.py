@@ -271,6 +271,8 @@ def test_sources_the_answer_cites_stand_out_and_those_only_retrieved_are_folded_
     uncited.first.wait_for()
     style = lambda card, name: card.evaluate(f"e => getComputedStyle(e).{name}")
     assert style(uncited.first, "color") == MUTED and style(cited.first, "color") != MUTED
+    # the excerpt's own text too: Gradio's prose colour had won over the card's in the second trial
+    assert style(uncited.first.locator(".excerpt").first, "color") == MUTED
     assert style(uncited.first, "borderTopStyle") == "dashed" and style(cited.first, "borderTopStyle") == "solid"
     assert style(cited.first, "borderLeftWidth") == "4px" and style(uncited.first, "borderLeftWidth") == "1px"
     sources.screenshot(path=str(artifacts / "ui-cited-and-retrieved-sources.png"))

@@ -34,6 +34,8 @@ CSS = (
 .source-card.cited { border-left: 4px solid #0969da; }
 .source-card.uncited { border-style: dashed; background: #f9fafb; }
 .source-card.uncited, .card .passage.uncited, .uncited-sources > summary { color: #57606a; }
+/* Gradio's prose colour wins over an inherited one: the excerpts say it themselves */
+.source-card.uncited .md, .card .passage.uncited .md, .source-card.uncited .where a { color: #57606a !important; }
 .source-card.uncited .where { font-weight: 400; }
 .uncited-sources > summary { cursor: pointer; margin: 8px 0 4px; }
 .card .md p { margin: 0.2em 0; } .card .md.whole { font-size: 0.9em; max-height: 24em; overflow: auto; }

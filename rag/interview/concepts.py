@@ -192,7 +192,15 @@ def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> lis
     def flush() -> None:
         text = " ".join(paragraph)
         paragraph.clear()
-        points.extend(s for s in SENTENCE_END.split(text) if s)
+        # a sentence end inside inline math ("$V^{\pi^*}(S_4) = 0.5 \cdot 5 = 2.5$") is none: a piece that
+        # leaves a "$" open goes on in the next
+        open_math = False
+        for piece in (s for s in SENTENCE_END.split(text) if s):
+            if open_math:
+                points[-1] = f"{points[-1]} {piece}"
+            else:
+                points.append(piece)
+            open_math = points[-1].count("$") % 2 == 1
 
     def attach() -> None:
         text = " ".join(formula).strip()
@@ -227,7 +235,7 @@ def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> lis
     flush()
     # bold, italics and code marks; an underscore only where it opens or closes a word, so that LaTeX
     # subscripts stay (`\\sqrt{d_k}`, `d_{model}`)
-    emphasis = re.compile(r"\*{1,3}|`{1,3}|(?<![\w\\{}^])_{1,3}(?=\w)|(?<=\w)_{1,3}(?![\w{])")
+    emphasis = re.compile(r"(?<!\^)\*{1,3}|`{1,3}|(?<![\w\\{}^])_{1,3}(?=\w)|(?<=\w)_{1,3}(?![\w{])")
     cleaned = [" ".join(emphasis.sub("", p).split()) for p in points]
     kept = [
         p for p in cleaned if len(re.findall(r"[A-Za-zÀ-ÿ]{2,}", p)) >= 3 and not re.match(r"^sources?\s*:", p, re.I)
