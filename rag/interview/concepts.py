@@ -178,6 +178,20 @@ def _regions(chunk: Chunk) -> list[_Region]:
     return [r for r in regions if any(line.strip() for line in r.lines)]
 
 
+def _sentences(text: str) -> list[str]:
+    r"""The sentences of a paragraph; a sentence end inside inline math ("$V^{\pi^*}(S_4) = 0.5 \cdot 5$") is
+    none: a piece that leaves a "$" open goes on in the next."""
+    sentences: list[str] = []
+    open_math = False
+    for piece in (s for s in SENTENCE_END.split(text) if s):
+        if open_math:
+            sentences[-1] = f"{sentences[-1]} {piece}"
+        else:
+            sentences.append(piece)
+        open_math = sentences[-1].count("$") % 2 == 1
+    return sentences
+
+
 def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> list[str]:
     """The region's sentences and bullets, without code, tables and fragments.
     The note's own questions ("How can batch norm be demonstrated?") are no points to cover, except
@@ -190,17 +204,8 @@ def key_points(lines: list[str], limit: int = 8, questions: bool = False) -> lis
     formula: list[str] = []
 
     def flush() -> None:
-        text = " ".join(paragraph)
+        points.extend(_sentences(" ".join(paragraph)))
         paragraph.clear()
-        # a sentence end inside inline math ("$V^{\pi^*}(S_4) = 0.5 \cdot 5 = 2.5$") is none: a piece that
-        # leaves a "$" open goes on in the next
-        open_math = False
-        for piece in (s for s in SENTENCE_END.split(text) if s):
-            if open_math:
-                points[-1] = f"{points[-1]} {piece}"
-            else:
-                points.append(piece)
-            open_math = points[-1].count("$") % 2 == 1
 
     def attach() -> None:
         text = " ".join(formula).strip()
