@@ -63,3 +63,14 @@ def minimal_pdf(lines: list[str]) -> bytes:
     out += b"".join(f"{o:010d} 00000 n \n".encode() for o in offsets)
     out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
     return bytes(out)
+
+
+def start_interview(page, topic: str, n: int, timeout: float | None = None) -> None:
+    """From the browser app's Interview tab: a session of `n` questions on `topic`, started; returns once
+    its first question shows (within `timeout` ms, else Playwright's default)."""
+    page.get_by_role("tab", name="Interview").click()
+    page.fill("#iv-topic textarea", topic)
+    page.locator("#iv-n input[type=number]").fill(str(n))
+    page.locator("#iv-n input[type=number]").press("Enter")
+    page.click("#iv-start")
+    page.wait_for_selector("#iv-question h3", **({"timeout": timeout} if timeout else {}))

@@ -4,7 +4,7 @@ and the session's real vLLM server."""
 import shutil
 
 import pytest
-from helpers import NOTES, free_port, write
+from helpers import NOTES, free_port, start_interview, write
 
 from rag import Assistant, UnsafeBinding
 from ui.app import App, launch, login
@@ -55,12 +55,7 @@ def test_chat_streams_an_answer_with_source_cards(page, artifacts):
 
 
 def test_two_question_interview(page, artifacts):
-    page.get_by_role("tab", name="Interview").click()
-    page.fill("#iv-topic textarea", "reinforcement")
-    page.locator("#iv-n input[type=number]").fill("2")
-    page.locator("#iv-n input[type=number]").press("Enter")
-    page.click("#iv-start")
-    page.wait_for_selector("#iv-question h3")
+    start_interview(page, "reinforcement", 2)
     assert "Question 1 of 2" in page.inner_text("#iv-progress")
     first = page.inner_text("#iv-question h3")
     page.fill(

@@ -10,7 +10,7 @@ from html import unescape
 
 import pytest
 from fake_llm import FakeLLM
-from helpers import NOTES, free_port, minimal_pdf
+from helpers import NOTES, free_port, minimal_pdf, start_interview
 
 from eval.dataset import DEFAULT_DATASET, load_questions
 from rag import Assistant, Source
@@ -466,12 +466,7 @@ def test_the_question_box_and_every_button_have_names(page):
 
 
 def test_interview_answers_submit_with_ctrl_enter(page):
-    page.get_by_role("tab", name="Interview").click()
-    page.fill("#iv-topic textarea", "dropout")
-    page.locator("#iv-n input[type=number]").fill("1")
-    page.locator("#iv-n input[type=number]").press("Enter")
-    page.click("#iv-start")
-    page.wait_for_selector("#iv-question h3", timeout=60_000)
+    start_interview(page, "dropout", 1, timeout=60_000)
     answer = page.locator("#iv-answer textarea")
     answer.fill("Dropout switches off random neurons during training.")
     answer.press("Enter")  # a new line, as in any long answer

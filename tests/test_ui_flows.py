@@ -5,7 +5,7 @@ import shutil
 
 import pytest
 from fake_llm import FakeLLM
-from helpers import NOTES, free_port
+from helpers import NOTES, free_port, start_interview
 
 from rag import Assistant
 from ui.app import launch
@@ -173,11 +173,7 @@ def test_the_library_search_button_beside_the_box_searches_as_enter_does(page, a
 def test_submit_is_off_once_the_interview_has_ended(page, artifacts):
     page.get_by_role("tab", name="Interview").click()
     assert page.locator("#iv-submit").is_disabled()  # nothing to answer before a session starts
-    page.fill("#iv-topic textarea", "dropout")
-    page.locator("#iv-n input[type=number]").fill("1")
-    page.locator("#iv-n input[type=number]").press("Enter")
-    page.click("#iv-start")
-    page.wait_for_selector("#iv-question h3", timeout=60_000)
+    start_interview(page, "dropout", 1, timeout=60_000)
     assert page.locator("#iv-submit").is_enabled()
     page.fill(
         "#iv-answer textarea",

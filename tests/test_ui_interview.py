@@ -6,7 +6,7 @@ import shutil
 import tempfile
 
 import pytest
-from helpers import NOTES, free_port
+from helpers import NOTES, free_port, start_interview
 
 from rag import UNSURE, Assistant
 from ui.app import App, launch
@@ -159,12 +159,7 @@ def test_check_my_answer_in_the_chat(page, artifacts):
 def follow_up_on_mdp(page) -> None:
     """A one-question session on Markov decision processes, answered with the last of the section's three
     points: the follow-up asks for the first, whose sets are formulas ($\\{S_0, S_1, \\dots, S_7\\}$)."""
-    page.get_by_role("tab", name="Interview").click()
-    page.fill("#iv-topic textarea", "Markov decision process")
-    page.locator("#iv-n input[type=number]").fill("1")
-    page.locator("#iv-n input[type=number]").press("Enter")
-    page.click("#iv-start")
-    page.wait_for_selector("#iv-question h3", timeout=60_000)
+    start_interview(page, "Markov decision process", 1, timeout=60_000)
     assert "markov decision process" in page.inner_text("#iv-question h3").lower()
     page.fill("#iv-answer textarea", "MDPs are used to describe and study a large variety of problems.")
     page.click("#iv-submit")

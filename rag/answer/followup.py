@@ -44,6 +44,11 @@ def plain_messages(messages: list[dict]) -> list[dict]:
     return [{"role": m.get("role", "user"), "content": message_text(m.get("content"))} for m in messages]
 
 
+def user_turns(messages: list[dict]) -> list[str]:
+    """What the user said, turn by turn, empty turns left out."""
+    return [m["content"].strip() for m in messages if m.get("role") == "user" and m.get("content", "").strip()]
+
+
 def needs_context(question: str) -> bool:
     words = re.findall(r"\w+", question)
     return len(words) <= 3 or bool(ANAPHORA.search(question)) or bool(CONTINUATION.match(question))
@@ -55,7 +60,7 @@ def standalone_query(messages: list[dict]) -> str:
     The previous question carries the topic's own words, which is what both BM25 and the embedding
     need; asking a small LLM to paraphrase loses them more often than it helps.
     """
-    users = [m["content"].strip() for m in messages if m.get("role") == "user" and m.get("content", "").strip()]
+    users = user_turns(messages)
     if not users:
         raise ValueError("a chat needs at least one user message")
     last = users[-1]
@@ -83,7 +88,7 @@ def evidence_query(messages: list[dict]) -> str:
     (`standalone_query`), but sentences chosen for both answer the first one again: after "What does
     batch normalization do?", "Why does that help training?" quoted how it normalizes at inference."""
     query = standalone_query(messages)
-    users = [m["content"].strip() for m in messages if m.get("role") == "user" and m.get("content", "").strip()]
+    users = user_turns(messages)
     if query == users[-1] or not (topic := _topic(users[-2])):
         return query
     resolved, found = STANDS_FOR.subn(

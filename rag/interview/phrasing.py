@@ -109,9 +109,18 @@ def context(concept: Concept) -> str:
             continue
         # "Caveats and Considerations for BDTs and Gradient Boosting" is about BDTs and gradient boosting
         name = re.sub(r"^.*\bfor\s+", "", name) if len(name.split()) > 4 else name
-        same = re.sub(r"\W", "", name.lower()) in re.sub(r"\W", "", term)
-        return readable(name) if len(name.split()) <= 4 and not same else ""
+        return readable(name) if len(name.split()) <= 4 and not _names(term, name) else ""
     return ""
+
+
+def _squashed(text: str) -> str:
+    """ "Bias - Variance Tradeoff" and "bias-variance tradeoff" alike: lower case, letters and digits only."""
+    return re.sub(r"\W", "", text.lower())
+
+
+def _names(term: str, topic: str) -> bool:
+    """Whether the term already says the topic ("Random Forest reduction of Overfitting", "Random Forest")."""
+    return _squashed(topic) in _squashed(term)
 
 
 def _remedy_for(concept: Concept) -> str:
@@ -125,8 +134,7 @@ def _remedy_for(concept: Concept) -> str:
                 name = levels[i - 1] if i else ""
             remedy = _plain(readable(name)) if name else ""
             # "How can Bias-Variance Trade-off help with bias - variance tradeoff?" is no remedy question
-            same = re.sub(r"\W", "", remedy.lower()) == re.sub(r"\W", "", concept.term.lower())
-            return "" if same else remedy
+            return "" if _squashed(remedy) == _squashed(concept.term) else remedy
     return ""
 
 
@@ -205,8 +213,11 @@ def _where(topic: str, term: str) -> str:
     """ " in Autoencoders": "the loss function" is the autoencoder's, and a long term keeps its topic too
     ("Statistical Power and Constrained Fitting" alone lost its cascading BDTs); none where the term names
     it already ("Random Forest reduction of Overfitting") or says whose it is ("Difference from BDTs")."""
-    named = re.sub(r"\W", "", topic.lower()) in re.sub(r"\W", "", term.lower())
-    return f" in {topic}" if topic and not named and len(term.split()) <= 6 and not DIFFERENCE.match(term) else ""
+    return (
+        f" in {topic}"
+        if topic and not _names(term, topic) and len(term.split()) <= 6 and not DIFFERENCE.match(term)
+        else ""
+    )
 
 
 def _scenario_question(concept: Concept, term: str, where: str) -> str:
@@ -271,8 +282,7 @@ def _list_question(concept: Concept) -> str:
     usable = not (GENERIC.match(name) or COLLECTION.search(name) or QUESTION_WORD.match(name) or "consists" in name)
     subject = _plain(readable(name)) if usable else context(concept)
     if REMEDY.search(concept.term):
-        target = subject if usable else context(concept) or "it"
-        return f"How do you deal with {target}? Name three ways and how each one helps."
+        return f"How do you deal with {subject or 'it'}? Name three ways and how each one helps."
     if all(re.match(r"\d{4}s?\b|future\b", i, re.I) for i in items):
         return f"Walk me through the {subject}: what did each decade bring?"
     if usable and CATEGORY.fullmatch(subject.split()[0]):
